@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The `pedepronto` command. The TypeScript lives in cli/src and is compiled to cli/dist by
+// `npm run build` (which `npm test` and `npm run demo` run first).
+import { existsSync } from 'node:fs'
+
+// We run on Node 20 by design of the target machine; the AWS SDK's notice about future versions
+// needing Node 22 is known and would otherwise interleave with every command's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
+
+const main = new URL('../dist/main.js', import.meta.url)
+if (!existsSync(main)) {
+  process.stderr.write(
+    'pedepronto is not built yet: run `npm run build` (or `npm run setup`) in the repository first.\n',
+  )
+  process.exit(70)
+}
+const { run } = await import(main.href)
+process.exitCode = await run(process.argv)

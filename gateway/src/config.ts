@@ -1,0 +1,81 @@
+import { KafkaSection, OpsSection } from '@pedepronto/common'
+import { type Static, Type } from '@sinclair/typebox'
+
+/** Configuration of `pedepronto gateway` (issue #4 builds the gateway on it). */
+export const GatewayConfigSchema = Type.Object(
+  {
+    gateway: Type.Object(
+      {
+        id: Type.String({
+          pattern: '^[a-z0-9][a-z0-9_-]{0,63}$',
+          default: 'gw-local',
+          description: 'Gateway id, written into every ingested event.',
+        }),
+        profile: Type.Union([Type.Literal('local'), Type.Literal('production')], {
+          default: 'local',
+          description:
+            'local: plaintext MQTT on loopback only; production: TLS with client certificates and the per-device ACL.',
+        }),
+        mqttHost: Type.String({
+          default: '127.0.0.1',
+          description: 'Address of the plaintext MQTT listener (local profile: loopback only).',
+        }),
+        mqttPort: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 1883,
+          description: 'Plaintext MQTT port.',
+        }),
+        mqttsPort: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 8883,
+          description: 'MQTT over TLS port (client certificates required).',
+        }),
+        wsPort: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 8080,
+          description: 'MQTT over WebSocket port for app clients.',
+        }),
+        maxPayloadBytes: Type.Integer({
+          minimum: 256,
+          maximum: 1_048_576,
+          default: 16_384,
+          description: 'Largest accepted event payload; larger ones go to the dead-letter topic.',
+        }),
+        outboxDir: Type.String({
+          default: '.pedepronto/outbox',
+          description: 'Folder of the durable on-disk outbox.',
+        }),
+        outboxMaxBytes: Type.Integer({
+          minimum: 1_048_576,
+          default: 268_435_456,
+          description: 'Outbox bound; when full the gateway stops acknowledging.',
+        }),
+        lingerMs: Type.Integer({
+          minimum: 0,
+          maximum: 10_000,
+          default: 5,
+          description: 'How long the producer waits to fill a batch.',
+        }),
+        batchBytes: Type.Integer({
+          minimum: 1_024,
+          maximum: 16_777_216,
+          default: 1_048_576,
+          description: 'Batch size that sends at once without waiting for the linger.',
+        }),
+        serialPorts: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'Serial ports to attach at start (comma-separated in env).',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    kafka: KafkaSection,
+    ops: OpsSection,
+  },
+  { additionalProperties: false },
+)
+
+export type GatewayConfig = Static<typeof GatewayConfigSchema>
