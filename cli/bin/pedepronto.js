@@ -15,4 +15,7 @@ if (!existsSync(main)) {
   process.exit(70)
 }
 const { run } = await import(main.href)
-process.exitCode = await run(process.argv)
+const code = await run(process.argv)
+// Long-running commands have stopped their parts by now; a client library's idle timer (kafkajs,
+// the AWS SDK's keep-alive agents) must not keep a finished command alive.
+process.exit(code)

@@ -8,6 +8,7 @@ import { ExitCode, formatErrorForUser, isPedeProntoError } from '@pedepronto/com
 import { Command, CommanderError } from 'commander'
 import { addBenchCommand } from './commands/bench.js'
 import { addDemoCommand } from './commands/demo.js'
+import { addAttachCommand, addGatewayCommand } from './commands/gateway.js'
 import { addPlannedCommand } from './commands/not-built.js'
 import { addServicesCommand } from './commands/services.js'
 import { type CommandContext, processContext } from './context.js'
@@ -25,6 +26,8 @@ export function buildProgram(ctx: CommandContext = processContext): Command {
     .exitOverride()
   // Commands in the order data flows: devices, edge, cloud, then the tools around them.
   const builders: Record<string, (p: Command, c: CommandContext) => void> = {
+    gateway: addGatewayCommand,
+    attach: addAttachCommand,
     bench: addBenchCommand,
     services: addServicesCommand,
     demo: addDemoCommand,

@@ -1,6 +1,7 @@
 export * from './bench.js'
 export * from './config.js'
 export * from './errors.js'
+export * from './kafka/topics.js'
 export * from './log.js'
 export * from './ops.js'
 export * from './progress.js'

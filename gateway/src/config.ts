@@ -16,6 +16,11 @@ export const GatewayConfigSchema = Type.Object(
           description:
             'local: plaintext MQTT on loopback only; production: TLS with client certificates and the per-device ACL.',
         }),
+        brokerEnabled: Type.Boolean({
+          default: true,
+          description:
+            'Serve MQTT (TCP/TLS/WebSocket). `pedepronto attach` turns it off to bridge serial ports only.',
+        }),
         mqttHost: Type.String({
           default: '127.0.0.1',
           description: 'Address of the plaintext MQTT listener (local profile: loopback only).',
@@ -64,6 +69,66 @@ export const GatewayConfigSchema = Type.Object(
           maximum: 16_777_216,
           default: 1_048_576,
           description: 'Batch size that sends at once without waiting for the linger.',
+        }),
+        mqttsHost: Type.String({
+          default: '127.0.0.1',
+          description: 'Address of the TLS listener (0.0.0.0 to serve a network in production).',
+        }),
+        wsHost: Type.String({ default: '127.0.0.1', description: 'Address of the WebSocket listener.' }),
+        certsDir: Type.String({
+          default: '',
+          description:
+            'Folder made by `pedepronto certs` (ca/ca.pem, ca/crl.pem, server/gateway.pem|.key); empty means certs/out.',
+        }),
+        serverCertName: Type.String({
+          minLength: 1,
+          default: 'gateway',
+          description: 'Name of the server certificate in certsDir/server/.',
+        }),
+        revokedFile: Type.String({
+          default: '',
+          description:
+            'Optional deny-list file (one device id per line) checked at every connect, re-read when it changes.',
+        }),
+        maxConnections: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 50_000,
+          description: 'Connections beyond this are refused (server unavailable).',
+        }),
+        maxSubscriptionsPerClient: Type.Integer({
+          minimum: 1,
+          maximum: 1_000,
+          default: 8,
+          description: 'Subscriptions one client may hold.',
+        }),
+        rateLimitPerS: Type.Number({
+          exclusiveMinimum: 0,
+          maximum: 1_000_000,
+          default: 50,
+          description: 'Sustained messages per second per device (token bucket).',
+        }),
+        rateLimitBurst: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 200,
+          description: 'Messages a device may send at once before the rate limit applies.',
+        }),
+        compression: Type.Union([Type.Literal('none'), Type.Literal('gzip')], {
+          default: 'gzip',
+          description: 'Kafka batch compression.',
+        }),
+        directTimeoutMs: Type.Integer({
+          minimum: 50,
+          maximum: 60_000,
+          default: 3_000,
+          description: 'A Kafka batch not acknowledged by then is committed to the outbox instead.',
+        }),
+        commandRetentionMs: Type.Integer({
+          minimum: 0,
+          maximum: 86_400_000,
+          default: 600_000,
+          description: 'How long commands for offline devices are kept for delivery at reconnect.',
         }),
         serialPorts: Type.Array(Type.String({ minLength: 1 }), {
           default: [],

@@ -1,5 +1,4 @@
 export * from './config.js'
-export * from './kafka/topics.js'
 export * from './paths.js'
 export * from './services/index.js'
 export * from './testkit/index.js'

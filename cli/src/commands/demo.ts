@@ -1,12 +1,5 @@
-import { ExitCode, PedeProntoError } from '@pedepronto/common'
-import {
-  ALL_SERVICES,
-  emulatorS3,
-  ensureTopics,
-  loadServices,
-  servicesDown,
-  servicesUp,
-} from '@pedepronto/infra'
+import { ExitCode, ensureTopics, PedeProntoError } from '@pedepronto/common'
+import { ALL_SERVICES, emulatorS3, loadServices, servicesDown, servicesUp } from '@pedepronto/infra'
 import type { Command } from 'commander'
 import { Kafka, logLevel } from 'kafkajs'
 import type { CommandContext } from '../context.js'

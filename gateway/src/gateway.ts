@@ -1,0 +1,618 @@
+/**
+ * The edge gateway: an aedes MQTT broker (TCP, TLS with client certificates, WebSocket) whose
+ * `authorizePublish` hook is the ingestion point. A QoS 1 PUBACK is written by aedes only after that
+ * hook's callback (aedes lib/handlers/publish.js), and the callback runs only after the event is
+ * durable — acknowledged by Kafka with acks = all, or fsync'd into the outbox (DESIGN.md, "Delivery
+ * guarantees"). Serial devices enter through {@link Gateway.ingestSerial} with the same rule.
+ *
+ * Constructors do no I/O; `start()` brings the parts up in order and `stop()` takes them down in
+ * reverse, draining what devices were already promised (zigbee2mqtt's controller is the model).
+ */
+import { join } from 'node:path'
+import { deviceIdentityFromCertificate } from '@pedepronto/certs'
+import { createRegistry, ensureTopics, type Logger, OpsServer, silentLogger } from '@pedepronto/common'
+import {
+  type Command,
+  commandTopic,
+  type DeviceIdentity,
+  encodeCommand,
+  KAFKA_TOPICS,
+  parseCommand,
+  type Transport,
+  topicName,
+} from '@pedepronto/contracts'
+import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes'
+import type { Consumer } from 'kafkajs'
+import type { Registry } from 'prom-client'
+import {
+  authorizePublishTopic,
+  authorizeSubscribeFilter,
+  type ConnectionIdentity,
+  mayReceive,
+  validClientId,
+} from './broker/acl.js'
+import { DenyList } from './broker/deny-list.js'
+import {
+  isLoopback,
+  type Listener,
+  listenMqtt,
+  listenMqtts,
+  listenWs,
+  loadTlsMaterial,
+  type TlsMaterial,
+} from './broker/listeners.js'
+import type { GatewayConfig } from './config.js'
+import { CommandHold } from './downlink.js'
+import { GatewayError } from './errors.js'
+import { deadLetterRecord, type IngestContext, type IngestResult, ingest } from './ingest/ingest.js'
+import { RateLimiter } from './ingest/rate-limit.js'
+import { DurableWriter, type OutboxLike } from './kafka/durable-writer.js'
+import { type BatchSender, KafkaBatchSender } from './kafka/sender.js'
+import { type GatewayMetrics, gatewayMetrics } from './metrics.js'
+import { Outbox } from './outbox/index.js'
+
+export interface GatewayDeps {
+  logger?: Logger
+  registry?: Registry
+  now?: () => number
+  /** Injected in tests; by default kafkajs against `kafka.brokers`. */
+  sender?: BatchSender
+  /** Repository root, to resolve relative folders (outbox, certs). */
+  baseDir?: string
+}
+
+export interface GatewayAddresses {
+  mqtt?: string
+  mqtts?: string
+  ws?: string
+  ops?: string
+}
+
+type AckOutcome = 'ack' | 'nack-busy' | 'nack-invalid'
+
+/** What the serial bridge hands over, and gets back, for one EVENT frame. */
+export interface SerialDelivery {
+  identity: DeviceIdentity | null
+  payload: Uint8Array
+}
+
+interface ClientState {
+  identity: ConnectionIdentity
+  transport: Transport
+  subscriptions: Set<string>
+}
+
+export class Gateway {
+  readonly config: GatewayConfig
+  readonly metrics: GatewayMetrics
+  readonly registry: Registry
+  readonly #log: Logger
+  readonly #now: () => number
+  readonly #baseDir: string
+  readonly #clients = new WeakMap<Client, ClientState>()
+  readonly #online = new Map<string, Client>()
+  readonly #serialDevices = new Map<string, (command: Command) => Promise<boolean>>()
+  readonly #ctx: IngestContext
+  readonly #limiter: RateLimiter
+  readonly #hold: CommandHold
+  #denyList: DenyList
+  #sender: BatchSender | undefined
+  #outbox: Outbox | undefined
+  #writer: DurableWriter | undefined
+  #aedes: Aedes | undefined
+  #listeners: Listener[] = []
+  #ops: OpsServer | undefined
+  #consumer: Consumer | undefined
+  #sweep: NodeJS.Timeout | undefined
+  #stopping = false
+  #injectedSender: BatchSender | undefined
+  #topicsEnsured = false
+
+  constructor(config: GatewayConfig, deps: GatewayDeps = {}) {
+    this.config = config
+    this.#log = deps.logger ?? silentLogger()
+    this.#now = deps.now ?? Date.now
+    this.#baseDir = deps.baseDir ?? process.cwd()
+    this.registry = deps.registry ?? createRegistry('gateway')
+    this.metrics = gatewayMetrics(this.registry)
+    this.#injectedSender = deps.sender
+    this.#ctx = {
+      gatewayId: config.gateway.id,
+      topicPrefix: config.kafka.topicPrefix,
+      maxPayloadBytes: config.gateway.maxPayloadBytes,
+    }
+    this.#limiter = new RateLimiter({
+      ratePerS: config.gateway.rateLimitPerS,
+      burst: config.gateway.rateLimitBurst,
+      now: this.#now,
+    })
+    this.#hold = new CommandHold({ retentionMs: config.gateway.commandRetentionMs, now: this.#now })
+    this.#denyList = new DenyList(this.#resolve(config.gateway.revokedFile))
+  }
+
+  #resolve(path: string): string {
+    if (!path) return ''
+    return path.startsWith('/') ? path : join(this.#baseDir, path)
+  }
+
+  get writer(): DurableWriter | undefined {
+    return this.#writer
+  }
+
+  get outbox(): OutboxLike | undefined {
+    return this.#outbox
+  }
+
+  /** Ready: Kafka answered the last batch and the outbox is below its high-water mark (80 %). */
+  ready(): boolean {
+    if (!this.#writer || !this.#outbox || this.#stopping) return false
+    const { bytes } = this.#outbox.stats()
+    return this.#writer.kafkaHealthy && bytes < this.config.gateway.outboxMaxBytes * 0.8
+  }
+
+  async start(): Promise<GatewayAddresses> {
+    const g = this.config.gateway
+    if (g.profile === 'local' && !isLoopback(g.mqttHost)) {
+      throw new GatewayError(
+        'GW_LISTEN_FAILED',
+        `the local profile serves plaintext MQTT on loopback only, not on ${g.mqttHost}`,
+        {
+          hint: 'use gateway.profile=production (TLS with client certificates) to serve a network',
+        },
+      )
+    }
+    // 1. Durable outbox: what an earlier run held goes first.
+    this.#outbox = await Outbox.open({ dir: this.#resolve(g.outboxDir), maxBytes: g.outboxMaxBytes })
+    // 2. Kafka producer (the gateway starts even when Kafka is down: the outbox takes the load).
+    this.#sender =
+      this.#injectedSender ??
+      new KafkaBatchSender({
+        brokers: this.config.kafka.brokers,
+        clientId: `${this.config.kafka.clientId}-gw-${g.id}`,
+        compression: g.compression,
+        connectionTimeoutMs: this.config.kafka.connectTimeoutMs,
+      })
+    await this.#connectKafka()
+    this.#writer = new DurableWriter(
+      this.#lazySender(),
+      this.#outbox,
+      {
+        lingerMs: g.lingerMs,
+        batchBytes: g.batchBytes,
+        directTimeoutMs: g.directTimeoutMs,
+        drainBatchRecords: 2_000,
+        drainRetryMs: 1_000,
+        now: this.#now,
+      },
+      {
+        onBatch: (b) => {
+          this.metrics.produceLatency.observe({ mode: b.mode }, b.ms / 1000)
+          this.metrics.batchRecords.observe(b.records)
+          this.#updateOutboxGauges()
+        },
+        onModeChange: (mode, reason) =>
+          this.#log.warn({ mode, reason }, `durable writer now in ${mode} mode`),
+        onDrain: (d) => {
+          this.#updateOutboxGauges()
+          if (!d.ok)
+            this.#log.debug(
+              { error: String(d.error) },
+              'outbox drain attempt failed; Kafka still unreachable',
+            )
+        },
+      },
+    )
+    this.#writer.start()
+    // 3. The broker and its listeners.
+    this.#aedes = await Aedes.createBroker({
+      id: g.id,
+      concurrency: 1_000,
+      queueLimit: 100,
+      drainTimeout: 30_000,
+      connectTimeout: 10_000,
+      maxClientsIdLength: 64,
+      maxTopicLevels: 8,
+      authenticate: (client, username, password, done) =>
+        this.#authenticate(client, username, password, done),
+      authorizePublish: (client, packet, callback) => this.#authorizePublish(client, packet, callback),
+      authorizeSubscribe: (client, sub, callback) => this.#authorizeSubscribe(client, sub, callback),
+      authorizeForward: (client, packet) => {
+        const state = this.#clients.get(client)
+        return state && mayReceive(state.identity, packet.topic) ? packet : null
+      },
+    })
+    this.#aedes.on('clientReady', (client) => {
+      const state = this.#clients.get(client)
+      if (!state) return
+      this.#online.set(state.identity.deviceId, client)
+      this.metrics.connected.inc({ transport: state.transport })
+    })
+    this.#aedes.on('clientDisconnect', (client) => {
+      const state = this.#clients.get(client)
+      if (!state) return
+      if (this.#online.get(state.identity.deviceId) === client) this.#online.delete(state.identity.deviceId)
+      this.metrics.connected.dec({ transport: state.transport })
+    })
+    this.#aedes.on('subscribe', (subs, client) => {
+      const state = this.#clients.get(client)
+      if (state && subs.some((s) => s.topic.includes('/cmd/'))) void this.#flushHeld(state.identity.deviceId)
+    })
+    const handle = this.#aedes.handle.bind(this.#aedes)
+    const addresses: GatewayAddresses = {}
+    let tls: TlsMaterial | undefined
+    const certsDir = this.#resolve(g.certsDir || 'certs/out')
+    if (g.brokerEnabled && g.profile === 'production') {
+      tls = loadTlsMaterial(certsDir, g.serverCertName)
+    }
+    if (g.brokerEnabled && g.profile === 'local') {
+      const l = await listenMqtt(handle, g.mqttHost, g.mqttPort)
+      this.#listeners.push(l)
+      addresses.mqtt = `mqtt://${l.host}:${l.port}`
+    }
+    if (g.brokerEnabled && tls) {
+      const l = await listenMqtts(handle, g.mqttsHost, g.mqttsPort, tls)
+      this.#listeners.push(l)
+      addresses.mqtts = `mqtts://${l.host}:${l.port}`
+    }
+    if (g.brokerEnabled && (g.profile === 'production' || isLoopback(g.wsHost))) {
+      const l = await listenWs(handle, g.wsHost, g.wsPort, tls)
+      this.#listeners.push(l)
+      addresses.ws = `${tls ? 'wss' : 'ws'}://${l.host}:${l.port}`
+    }
+    // 4. Downlink.
+    await this.#startDownlink()
+    this.#sweep = setInterval(() => {
+      const expired = this.#hold.sweep()
+      if (expired > 0) this.metrics.commandsExpired.inc(expired)
+    }, 5_000)
+    this.#sweep.unref()
+    // 5. Operations endpoint.
+    this.#ops = new OpsServer(this.registry, [
+      { name: 'kafka', check: () => this.#writer?.kafkaHealthy ?? false },
+      {
+        name: 'outbox-below-high-water',
+        check: () => (this.#outbox ? this.#outbox.stats().bytes < g.outboxMaxBytes * 0.8 : false),
+      },
+    ])
+    const ops = await this.#ops.start(this.config.ops.host, this.config.ops.port)
+    addresses.ops = `http://${ops.host}:${ops.port}`
+    this.#log.info({ addresses, profile: g.profile, gatewayId: g.id }, 'gateway started')
+    return addresses
+  }
+
+  async #connectKafka(): Promise<boolean> {
+    try {
+      await this.#sender?.connect()
+      await this.#ensureTopics()
+      return true
+    } catch (error) {
+      this.#log.warn(
+        { error: (error as Error).message },
+        'Kafka is unreachable at start; accepting into the outbox',
+      )
+      return false
+    }
+  }
+
+  async #ensureTopics(): Promise<void> {
+    if (this.#topicsEnsured || !(this.#sender instanceof KafkaBatchSender)) return
+    const admin = this.#sender.admin()
+    await admin.connect()
+    try {
+      await ensureTopics(admin, { prefix: this.config.kafka.topicPrefix })
+      this.#topicsEnsured = true
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
+  /** A sender that (re)connects on first use, so a gateway started while Kafka was down recovers. */
+  #lazySender(): BatchSender {
+    const inner = this.#sender as BatchSender
+    let connected = false
+    return {
+      connect: async () => {
+        await inner.connect()
+        connected = true
+      },
+      sendBatch: async (records) => {
+        if (!connected) {
+          await inner.connect()
+          await this.#ensureTopics()
+          connected = true
+        }
+        await inner.sendBatch(records)
+      },
+      close: () => inner.close(),
+    }
+  }
+
+  #updateOutboxGauges(): void {
+    if (!this.#outbox) return
+    const s = this.#outbox.stats()
+    this.metrics.outboxDepth.set(s.depth)
+    this.metrics.outboxBytes.set(s.bytes)
+  }
+
+  #transportOf(client: Client): Transport {
+    const conn = client.conn as unknown as { getPeerCertificate?: unknown; encrypted?: boolean }
+    if (client.req) return 'ws'
+    return typeof conn.getPeerCertificate === 'function' ? 'mqtts' : 'mqtt'
+  }
+
+  #peerCertificate(
+    client: Client,
+  ): { subject?: { CN?: string; OU?: string }; subjectaltname?: string } | null {
+    const socket = (client.req?.socket ?? client.conn) as unknown as {
+      getPeerCertificate?: () => { subject?: { CN?: string; OU?: string }; subjectaltname?: string } | null
+      authorized?: boolean
+    }
+    if (typeof socket.getPeerCertificate !== 'function' || socket.authorized !== true) return null
+    const cert = socket.getPeerCertificate()
+    return cert && Object.keys(cert).length > 0 ? cert : null
+  }
+
+  #authenticate(
+    client: Client,
+    _username: string | undefined,
+    _password: Buffer | undefined,
+    done: (error: (Error & { returnCode: number }) | null, success: boolean | null) => void,
+  ): void {
+    const refuse = (returnCode: number, what: string, reason: string) => {
+      this.metrics.aclDenied.inc({ what })
+      this.#log.warn({ clientId: client.id, reason }, 'connection refused')
+      const error = Object.assign(new Error(reason), { returnCode })
+      done(error, false)
+    }
+    if (this.#stopping) return refuse(3, 'stopping', 'the gateway is stopping')
+    if ((this.#aedes?.connectedClients ?? 0) >= this.config.gateway.maxConnections) {
+      return refuse(3, 'connection-limit', `connection limit ${this.config.gateway.maxConnections} reached`)
+    }
+    const transport = this.#transportOf(client)
+    let identity: ConnectionIdentity
+    const cert = this.#peerCertificate(client)
+    if (cert) {
+      const fromCert = deviceIdentityFromCertificate(cert)
+      if (!fromCert) return refuse(5, 'certificate', 'the client certificate carries no device identity')
+      if (client.id !== fromCert.deviceId) {
+        return refuse(
+          2,
+          'client-id',
+          `client id ${JSON.stringify(client.id)} is not the certificate's device ${fromCert.deviceId}`,
+        )
+      }
+      identity = { deviceId: fromCert.deviceId, restaurantId: fromCert.restaurantId, source: 'certificate' }
+    } else if (this.config.gateway.profile === 'production') {
+      return refuse(5, 'certificate', 'a client certificate from our CA is required')
+    } else {
+      if (!validClientId(client.id))
+        return refuse(2, 'client-id', `client id ${JSON.stringify(client.id)} is not a device id`)
+      identity = { deviceId: client.id, restaurantId: null, source: 'client-id' }
+    }
+    if (this.#denyList.has(identity.deviceId))
+      return refuse(5, 'revoked', `device ${identity.deviceId} is revoked`)
+    this.#clients.set(client, { identity, transport, subscriptions: new Set() })
+    done(null, true)
+  }
+
+  #violation(client: Client, what: string, reason: string): Error {
+    this.metrics.aclDenied.inc({ what })
+    this.#log.warn({ clientId: client?.id, reason }, `ACL violation (${what}); disconnecting`)
+    return new GatewayError('GW_ACL_DENIED', reason)
+  }
+
+  #authorizePublish(
+    client: Client | null,
+    packet: PublishPacket,
+    callback: (error?: Error | null) => void,
+  ): void {
+    // The broker itself (client null: wills of vanished sessions) never publishes into the pipeline.
+    if (!client) return callback(new Error('no anonymous publishing'))
+    const state = this.#clients.get(client)
+    if (!state) return callback(this.#violation(client, 'unauthenticated', 'publish before authentication'))
+    const acl = authorizePublishTopic(state.identity, packet.topic)
+    if (!acl.allowed) return callback(this.#violation(client, 'publish', acl.reason))
+    this.metrics.messagesIn.inc({ transport: state.transport })
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    const identity = {
+      deviceId: state.identity.deviceId,
+      restaurantId: state.identity.restaurantId as string,
+    }
+    const result = this.#ingestOne(packet.topic, payload, state.transport, identity)
+    this.#persist(result, state.transport).then(
+      () => callback(null),
+      (error: unknown) => {
+        // Not durable: withhold the PUBACK. Disconnecting makes the device keep the message and
+        // retransmit it after reconnecting (MQTT 3.1.1 §4.4) — never a silent drop.
+        this.#log.warn(
+          { deviceId: identity.deviceId, error: (error as Error).message },
+          'could not make durable; withholding PUBACK',
+        )
+        callback(error as Error)
+      },
+    )
+  }
+
+  #ingestOne(
+    mqttTopic: string | null,
+    payload: Uint8Array,
+    transport: Transport,
+    identity: DeviceIdentity | null,
+  ): IngestResult {
+    const msg = { mqttTopic, payload, transport, receivedAt: this.#now(), identity }
+    if (identity && !this.#limiter.take(identity.deviceId)) {
+      return deadLetterRecord(
+        this.#ctx,
+        msg,
+        'rate_limited',
+        `more than ${this.config.gateway.rateLimitPerS}/s sustained (burst ${this.config.gateway.rateLimitBurst})`,
+      )
+    }
+    return ingest(this.#ctx, msg)
+  }
+
+  async #persist(result: IngestResult, transport: Transport): Promise<void> {
+    if (!this.#writer) throw new GatewayError('GW_STOPPING', 'the gateway is not running')
+    if (result.kind === 'dead-letter') {
+      this.metrics.rejected.inc({ reason: result.reason })
+      this.#log.info({ reason: result.reason, detail: result.detail }, 'message dead-lettered')
+    }
+    await this.#writer.write(result.record)
+    if (result.kind === 'event') this.metrics.eventsOut.inc({ transport })
+  }
+
+  /**
+   * One EVENT frame from a serial device: resolves 'ack' once durable (then the bridge sends the ACK
+   * frame), 'nack-busy' when it could not be made durable (the device retransmits), and
+   * 'nack-invalid' never — an invalid payload is dead-lettered durably and acknowledged, so the
+   * device does not retransmit it forever.
+   */
+  async ingestSerial(delivery: SerialDelivery): Promise<AckOutcome> {
+    this.metrics.messagesIn.inc({ transport: 'serial' })
+    const result = this.#ingestOne(null, delivery.payload, 'serial', delivery.identity)
+    try {
+      await this.#persist(result, 'serial')
+      return 'ack'
+    } catch {
+      return 'nack-busy'
+    }
+  }
+
+  /** A serial bridge registers the devices it has seen so that commands reach them. */
+  registerSerialDevice(deviceId: string, deliver: ((command: Command) => Promise<boolean>) | null): void {
+    if (deliver) {
+      this.#serialDevices.set(deviceId, deliver)
+      void this.#flushHeld(deviceId)
+    } else {
+      this.#serialDevices.delete(deviceId)
+    }
+  }
+
+  recordSerialFrameError(reason: string): void {
+    this.metrics.serialFrameErrors.inc({ reason })
+  }
+
+  #authorizeSubscribe(
+    client: Client,
+    sub: Subscription,
+    callback: (error: Error | null, sub?: Subscription | null) => void,
+  ): void {
+    const state = this.#clients.get(client)
+    if (!state) return callback(this.#violation(client, 'unauthenticated', 'subscribe before authentication'))
+    const acl = authorizeSubscribeFilter(state.identity, sub.topic)
+    if (!acl.allowed) return callback(this.#violation(client, 'subscribe', acl.reason))
+    if (
+      !state.subscriptions.has(sub.topic) &&
+      state.subscriptions.size >= this.config.gateway.maxSubscriptionsPerClient
+    ) {
+      return callback(
+        this.#violation(
+          client,
+          'subscription-limit',
+          `more than ${this.config.gateway.maxSubscriptionsPerClient} subscriptions`,
+        ),
+      )
+    }
+    state.subscriptions.add(sub.topic)
+    callback(null, sub)
+  }
+
+  async #startDownlink(): Promise<void> {
+    if (!(this.#sender instanceof KafkaBatchSender)) return
+    const consumer = this.#sender.kafka.consumer({
+      // Every gateway sees every command and delivers those for its own devices.
+      groupId: `${this.config.kafka.clientId}-gw-${this.config.gateway.id}-downlink`,
+      sessionTimeout: 15_000,
+      heartbeatInterval: 1_000,
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
+    })
+    this.#consumer = consumer
+    const topic = topicName(KAFKA_TOPICS.commands.name, this.config.kafka.topicPrefix)
+    const run = async () => {
+      await consumer.connect()
+      await consumer.subscribe({ topic, fromBeginning: false })
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const parsed = parseCommand(message.value ?? new Uint8Array())
+          if (!parsed.ok) {
+            this.#log.warn(
+              { errors: parsed.errors.slice(0, 3) },
+              'invalid command on the commands topic; skipped',
+            )
+            return
+          }
+          await this.deliverCommand(parsed.value)
+        },
+      })
+    }
+    // Kafka may be down at start; the consumer joins when it can without holding up the broker.
+    void run().catch((error: unknown) =>
+      this.#log.warn({ error: (error as Error).message }, 'downlink consumer stopped'),
+    )
+  }
+
+  /** Delivers a command now if its device is online, otherwise holds it for a bounded time. */
+  async deliverCommand(command: Command): Promise<'delivered' | 'held' | 'expired'> {
+    if (command.expires_at <= this.#now()) {
+      this.metrics.commandsExpired.inc()
+      return 'expired'
+    }
+    if (await this.#deliverNow(command)) return 'delivered'
+    this.#hold.hold(command)
+    return 'held'
+  }
+
+  async #deliverNow(command: Command): Promise<boolean> {
+    const serial = this.#serialDevices.get(command.device_id)
+    if (serial) {
+      const ok = await serial(command).catch(() => false)
+      if (ok) this.metrics.commandsDelivered.inc({ transport: 'serial' })
+      return ok
+    }
+    const client = this.#online.get(command.device_id)
+    const state = client ? this.#clients.get(client) : undefined
+    if (!client || !state || !this.#aedes) return false
+    const hasCommandSubscription = [...state.subscriptions].some((s) => s.includes('/cmd/'))
+    if (!hasCommandSubscription) return false
+    const topic = commandTopic(command.restaurant_id, command.device_id, command.type)
+    await new Promise<void>((resolve, reject) => {
+      this.#aedes?.publish(
+        {
+          cmd: 'publish',
+          topic,
+          payload: Buffer.from(encodeCommand(command)),
+          qos: 1,
+          retain: false,
+          dup: false,
+        },
+        (error) => (error ? reject(error) : resolve()),
+      )
+    })
+    this.metrics.commandsDelivered.inc({ transport: state.transport })
+    return true
+  }
+
+  async #flushHeld(deviceId: string): Promise<void> {
+    const { commands, expired } = this.#hold.take(deviceId)
+    if (expired > 0) this.metrics.commandsExpired.inc(expired)
+    for (const command of commands) {
+      if (!(await this.#deliverNow(command))) this.#hold.hold(command)
+    }
+  }
+
+  /** Graceful stop: refuse new connections, make what was received durable, then close in reverse. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return
+    this.#stopping = true
+    if (this.#sweep) clearInterval(this.#sweep)
+    await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)))
+    this.#listeners = []
+    await this.#writer?.stop()
+    await new Promise<void>((resolve) => (this.#aedes ? this.#aedes.close(() => resolve()) : resolve()))
+    await this.#consumer?.disconnect().catch(() => undefined)
+    await this.#sender?.close().catch(() => undefined)
+    await this.#outbox?.close()
+    await this.#ops?.stop()
+    this.#log.info('gateway stopped')
+  }
+}
