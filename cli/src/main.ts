@@ -7,6 +7,7 @@
 import { ExitCode, formatErrorForUser, isPedeProntoError } from '@pedepronto/common'
 import { Command, CommanderError } from 'commander'
 import { addBenchCommand } from './commands/bench.js'
+import { addCertsCommand } from './commands/certs.js'
 import { addDemoCommand } from './commands/demo.js'
 import { addAttachCommand, addGatewayCommand } from './commands/gateway.js'
 import { addPlannedCommand } from './commands/not-built.js'
@@ -27,6 +28,7 @@ export function buildProgram(ctx: CommandContext = processContext): Command {
   // Commands in the order data flows: devices, edge, cloud, then the tools around them.
   const builders: Record<string, (p: Command, c: CommandContext) => void> = {
     gateway: addGatewayCommand,
+    certs: addCertsCommand,
     attach: addAttachCommand,
     bench: addBenchCommand,
     services: addServicesCommand,

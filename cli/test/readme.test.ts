@@ -13,7 +13,9 @@ describe('README', () => {
     const block = README.slice(README.indexOf('## The two commands'), README.indexOf('## Status'))
     const commands = [...block.matchAll(/^npm [a-z ]+?(?=\s+#)/gm)].map((m) => m[0])
     expect(commands).toEqual(['npm run demo', 'npm test'])
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      scripts: Record<string, string>
+    }
     expect(pkg.scripts.demo).toBeDefined()
     expect(pkg.scripts.test).toBeDefined()
   })

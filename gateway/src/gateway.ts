@@ -8,6 +8,7 @@
  * Constructors do no I/O; `start()` brings the parts up in order and `stop()` takes them down in
  * reverse, draining what devices were already promised (zigbee2mqtt's controller is the model).
  */
+import { unwatchFile, watchFile } from 'node:fs'
 import { join } from 'node:path'
 import { deviceIdentityFromCertificate } from '@pedepronto/certs'
 import { createRegistry, ensureTopics, type Logger, OpsServer, silentLogger } from '@pedepronto/common'
@@ -107,6 +108,7 @@ export class Gateway {
   #stopping = false
   #injectedSender: BatchSender | undefined
   #topicsEnsured = false
+  #unwatch: (() => void) | undefined
 
   constructor(config: GatewayConfig, deps: GatewayDeps = {}) {
     this.config = config
@@ -259,6 +261,7 @@ export class Gateway {
       this.#listeners.push(l)
       addresses.ws = `${tls ? 'wss' : 'ws'}://${l.host}:${l.port}`
     }
+    if (tls) this.#watchCrl(certsDir)
     // 4. Downlink.
     await this.#startDownlink()
     this.#sweep = setInterval(() => {
@@ -278,6 +281,25 @@ export class Gateway {
     addresses.ops = `http://${ops.host}:${ops.port}`
     this.#log.info({ addresses, profile: g.profile, gatewayId: g.id }, 'gateway started')
     return addresses
+  }
+
+  /** A revoke re-signs ca/crl.pem; new handshakes use it without a restart. */
+  #watchCrl(certsDir: string): void {
+    const crl = join(certsDir, 'ca', 'crl.pem')
+    watchFile(crl, { interval: 1_000 }, (now, before) => {
+      if (now.mtimeMs === before.mtimeMs) return
+      try {
+        const material = loadTlsMaterial(certsDir, this.config.gateway.serverCertName)
+        for (const l of this.#listeners) l.reload(material)
+        this.#log.info({ crl }, 'CRL reloaded')
+      } catch (error) {
+        this.#log.error(
+          { crl, error: (error as Error).message },
+          'CRL reload failed; keeping the previous one',
+        )
+      }
+    })
+    this.#unwatch = () => unwatchFile(crl)
   }
 
   async #connectKafka(): Promise<boolean> {
@@ -605,6 +627,7 @@ export class Gateway {
     if (this.#stopping) return
     this.#stopping = true
     if (this.#sweep) clearInterval(this.#sweep)
+    this.#unwatch?.()
     await Promise.all(this.#listeners.map((l) => l.close().catch(() => undefined)))
     this.#listeners = []
     await this.#writer?.stop()

@@ -16,6 +16,7 @@ import {
   parseIngestedEvent,
   toIngested,
   topicForEvent,
+  topicName,
   uuidv7,
   validateEvent,
 } from '@pedepronto/contracts'
@@ -147,7 +148,7 @@ export async function runSmoke(options: {
   const ingested: IngestedEvent[] = stream.events.map((e) =>
     toIngested(e, { receivedAt: e.event_time + 5, gatewayId: 'demo', transport: 'mqtt' }),
   )
-  const topicOf = (e: IngestedEvent) => `${options.topicPrefix ?? ''}${topicForEvent(e.type)}`
+  const topicOf = (e: IngestedEvent) => topicName(topicForEvent(e.type), options.topicPrefix)
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 5,

@@ -54,6 +54,8 @@ export interface Listener {
   host: string
   port: number
   close(): Promise<void>
+  /** New TLS material (a re-signed CRL after a revoke) for new handshakes; no-op without TLS. */
+  reload(tls: TlsMaterial): void
 }
 
 function listen(server: NetServer | HttpServer, host: string, port: number, name: string): Promise<number> {
@@ -88,7 +90,7 @@ function closer(server: NetServer | HttpServer, extra?: () => void): () => Promi
 export async function listenMqtt(handle: Handle, host: string, port: number): Promise<Listener> {
   const server = createNetServer((socket) => handle(socket))
   const actual = await listen(server, host, port, 'mqtt')
-  return { name: 'mqtt', host, port: actual, close: closer(server) }
+  return { name: 'mqtt', host, port: actual, close: closer(server), reload: () => {} }
 }
 
 export async function listenMqtts(
@@ -99,7 +101,13 @@ export async function listenMqtts(
 ): Promise<Listener> {
   const server = createTlsServer(tls.options, (socket) => handle(socket))
   const actual = await listen(server, host, port, 'mqtts')
-  return { name: 'mqtts', host, port: actual, close: closer(server) }
+  return {
+    name: 'mqtts',
+    host,
+    port: actual,
+    close: closer(server),
+    reload: (next) => server.setSecureContext(next.options),
+  }
 }
 
 export async function listenWs(
@@ -114,5 +122,13 @@ export async function listenWs(
     handle(createWebSocketStream(socket), request)
   })
   const actual = await listen(server, host, port, 'ws')
-  return { name: tls ? 'wss' : 'ws', host, port: actual, close: closer(server, () => wss.close()) }
+  return {
+    name: tls ? 'wss' : 'ws',
+    host,
+    port: actual,
+    close: closer(server, () => wss.close()),
+    reload: (next) => {
+      if ('setSecureContext' in server) server.setSecureContext(next.options)
+    },
+  }
 }

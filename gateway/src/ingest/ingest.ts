@@ -59,8 +59,9 @@ export function deadLetterRecord(
     transport: msg.transport,
     gatewayId: ctx.gatewayId,
     receivedAt: msg.receivedAt,
-    deviceId: who.deviceId ?? msg.identity?.deviceId ?? null,
-    restaurantId: who.restaurantId ?? msg.identity?.restaurantId ?? null,
+    // The sender as the transport knows it first: a spoofing envelope must not hide who sent it.
+    deviceId: msg.identity?.deviceId ?? who.deviceId ?? null,
+    restaurantId: msg.identity?.restaurantId ?? who.restaurantId ?? null,
     mqttTopic: msg.mqttTopic,
   })
   return {
