@@ -1,1 +1,16 @@
+// The device simulator's public API: the pure fleet simulation, the firmware loop, the transports
+// behind one interface, and the runners (dry run, live run).
 export * from './config.js'
+export * from './errors.js'
+export * from './faults.js'
+export * from './firmware.js'
+export * from './fleet.js'
+export * from './heap.js'
+export * from './random.js'
+export * from './runner.js'
+export * from './scenario.js'
+export * from './setup.js'
+export * from './timers.js'
+export * from './transport/mqtt.js'
+export * from './transport/serial.js'
+export type * from './transport/types.js'
