@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander'
 import { addBenchCommand } from './commands/bench.js'
 import { addCertsCommand } from './commands/certs.js'
 import { addDemoCommand } from './commands/demo.js'
+import { addFlashCommand } from './commands/flash.js'
 import { addAttachCommand, addGatewayCommand } from './commands/gateway.js'
 import { addPlannedCommand } from './commands/not-built.js'
 import { addServicesCommand } from './commands/services.js'
@@ -29,6 +30,7 @@ export function buildProgram(ctx: CommandContext = processContext): Command {
   const builders: Record<string, (p: Command, c: CommandContext) => void> = {
     gateway: addGatewayCommand,
     certs: addCertsCommand,
+    flash: addFlashCommand,
     attach: addAttachCommand,
     bench: addBenchCommand,
     services: addServicesCommand,
