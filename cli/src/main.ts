@@ -11,8 +11,12 @@ import { addCertsCommand } from './commands/certs.js'
 import { addDemoCommand } from './commands/demo.js'
 import { addFlashCommand } from './commands/flash.js'
 import { addAttachCommand, addGatewayCommand } from './commands/gateway.js'
-import { addPlannedCommand } from './commands/not-built.js'
+import { addAwsCommand } from './commands/aws.js'
+import { addLakeCommand } from './commands/lake.js'
+import { addProcessCommand } from './commands/process.js'
+import { addSinkCommand } from './commands/sink.js'
 import { addServicesCommand } from './commands/services.js'
+import { addSimCommand } from './commands/sim.js'
 import { type CommandContext, processContext } from './context.js'
 
 export const VERSION = '0.1.0'
@@ -28,8 +32,13 @@ export function buildProgram(ctx: CommandContext = processContext): Command {
     .exitOverride()
   // Commands in the order data flows: devices, edge, cloud, then the tools around them.
   const builders: Record<string, (p: Command, c: CommandContext) => void> = {
+    sim: addSimCommand,
     gateway: addGatewayCommand,
     certs: addCertsCommand,
+    process: addProcessCommand,
+    sink: addSinkCommand,
+    aws: addAwsCommand,
+    lake: addLakeCommand,
     flash: addFlashCommand,
     attach: addAttachCommand,
     bench: addBenchCommand,
@@ -52,8 +61,8 @@ export function buildProgram(ctx: CommandContext = processContext): Command {
   ]
   for (const name of order) {
     const build = builders[name]
-    if (build) build(program, ctx)
-    else addPlannedCommand(program, name)
+    if (!build) throw new Error(`no builder for command ${name}`)
+    build(program, ctx)
   }
   for (const cmd of program.commands) applyExitOverride(cmd, ctx)
   return program

@@ -48,13 +48,6 @@ describe('pedepronto', () => {
     expect(r.stdout).toMatch(new RegExp(`^Usage: pedepronto ${name}`))
   })
 
-  it('says a planned command is not built yet and exits 3', () => {
-    const r = cli(['lake', 'query', 'SELECT 1'])
-    expect(r.status).toBe(3)
-    expect(r.stderr).toContain('error CLI_NOT_BUILT: `pedepronto lake` is not built yet')
-    expect(r.stderr).toContain('issue #6')
-  })
-
   it('exits 64 on an unknown command or option', () => {
     expect(cli(['frobnicate']).status).toBe(64)
     expect(cli(['services', 'up', '--colour', 'blue']).status).toBe(64)

@@ -13,7 +13,6 @@ export const CommonErrorCodes = {
   SVC_PORT_IN_USE: 'SVC_PORT_IN_USE',
   SVC_TOOL_MISSING: 'SVC_TOOL_MISSING',
   SVC_INSTALL_FAILED: 'SVC_INSTALL_FAILED',
-  CLI_NOT_BUILT: 'CLI_NOT_BUILT',
   CLI_USAGE: 'CLI_USAGE',
   BENCH_UNKNOWN: 'BENCH_UNKNOWN',
   BENCH_FAILED: 'BENCH_FAILED',
@@ -28,8 +27,6 @@ export type CommonErrorCode = (typeof CommonErrorCodes)[keyof typeof CommonError
 export const ExitCode = {
   OK: 0,
   FAILURE: 1,
-  /** The command exists in the plan but is not built yet (its issue is open). */
-  NOT_BUILT: 3,
   USAGE: 64,
   DATA: 65,
   UNAVAILABLE: 69,

@@ -19,6 +19,8 @@ export interface Outgoing {
   /** Bumped when the item is requeued, so a late callback of an older send is ignored. */
   generation: number
   sends: number
+  /** When the current send went out (timers clock). */
+  sentAt: number
 }
 
 export interface FirmwareOptions {
@@ -56,6 +58,8 @@ export class DeviceFirmware {
   #attempt = 0
   #heldUntil = 0
   #timer: TimerHandle | undefined
+  /** One ack watchdog per device, armed for the oldest message in flight (see #armWatchdog). */
+  #watchdog: TimerHandle | undefined
   #idleWaiters: (() => void)[] = []
 
   constructor(transport: DeviceTransport, options: FirmwareOptions, hooks: FirmwareHooks) {
@@ -82,7 +86,7 @@ export class DeviceFirmware {
 
   submit(message: OutboundMessage, type: string, eventId: string): void {
     if (this.#state === 'closed') return
-    this.#enqueue({ message, type, eventId, generation: 0, sends: 0 })
+    this.#enqueue({ message, type, eventId, generation: 0, sends: 0, sentAt: 0 })
     this.#pump()
   }
 
@@ -105,6 +109,7 @@ export class DeviceFirmware {
   async close(): Promise<void> {
     this.#state = 'closed'
     this.#timer?.cancel()
+    this.#disarmWatchdog()
     await this.transport.close()
   }
 
@@ -151,6 +156,7 @@ export class DeviceFirmware {
     const wasOnline = this.#state === 'online' || this.#state === 'held'
     // Unacknowledged messages go back to the head, oldest first (MQTT 3.1.1 §4.4: resend on reconnect).
     const back = this.#inflight.splice(0)
+    this.#disarmWatchdog()
     for (const item of back) item.generation++
     this.#queue.splice(this.#queueHead, 0, ...back)
     this.#trim()
@@ -203,23 +209,17 @@ export class DeviceFirmware {
     item.sends++
     const generation = item.generation
     const t0 = this.#o.timers.now()
+    item.sentAt = t0
     this.#hooks.onSent(item)
-    // No PUBACK in time on a live link means the link is bad: drop it and resend after reconnecting.
-    const timer = this.#o.timers.after(this.#o.ackTimeoutMs, () => {
-      if (item.generation !== generation || this.#state !== 'online') return
-      this.#hooks.onAckTimeout(item)
-      this.transport.drop()
-    })
+    if (this.#watchdog === undefined) this.#armWatchdog(t0 + this.#o.ackTimeoutMs)
     this.transport.publish(item.message).then(
       () => {
-        timer.cancel()
         if (item.generation !== generation) return
         this.#removeInflight(item)
         this.#hooks.onAcked(item, this.#o.timers.now() - t0)
         this.#pump()
       },
       (error: Error & { code?: string }) => {
-        timer.cancel()
         if (item.generation !== generation) return
         if (error.code === 'SIM_REJECTED') {
           this.#removeInflight(item)
@@ -232,6 +232,32 @@ export class DeviceFirmware {
         // SIM_DISCONNECTED: #onLost requeues it.
       },
     )
+  }
+
+  /**
+   * No PUBACK in time on a live link means the link is bad: drop it and resend after reconnecting.
+   * One timer per device instead of one per message (a loaded fleet sends tens of thousands a
+   * second): in flight is in send order, so only the oldest message can be the first to time out;
+   * when the timer finds it acknowledged, it re-arms for the new oldest.
+   */
+  #armWatchdog(at: number): void {
+    this.#watchdog = this.#o.timers.after(at - this.#o.timers.now(), () => {
+      this.#watchdog = undefined
+      const oldest = this.#inflight[0]
+      if (oldest === undefined || this.#state !== 'online') return
+      const due = oldest.sentAt + this.#o.ackTimeoutMs
+      if (due > this.#o.timers.now()) {
+        this.#armWatchdog(due)
+        return
+      }
+      this.#hooks.onAckTimeout(oldest)
+      this.transport.drop()
+    })
+  }
+
+  #disarmWatchdog(): void {
+    this.#watchdog?.cancel()
+    this.#watchdog = undefined
   }
 
   #removeInflight(item: Outgoing): void {

@@ -16,12 +16,12 @@ import {
   type OrderItem,
   type OrderStatus,
   type PayloadOf,
-  uuidv7,
 } from '@pedepronto/contracts'
 import { EVENT_FAULTS, type EventFault, type FaultName } from './faults.js'
 import { TimedHeap } from './heap.js'
 import { backoffMs, deviceRandom, normal, STREAM, sampleMs, weighted } from './random.js'
 import type { Behaviour, Scenario } from './scenario.js'
+import { fastUuidv7 } from './uuid.js'
 
 export const DEVICE_KINDS = ['kitchen', 'kiosk', 'table', 'app', 'pager', 'fridge', 'fryer'] as const
 export type DeviceKind = (typeof DEVICE_KINDS)[number]
@@ -154,6 +154,8 @@ interface DeviceState {
   /** An event held back by the `reorder` fault, released after the next one. */
   held: Emission | undefined
   ordersPlaced: number
+  /** The device's event topics, built on first use: one string per (device, type), not per event. */
+  topics: Partial<Record<EventType, string>>
 }
 
 type Action = () => void
@@ -171,11 +173,15 @@ export class FleetSimulation {
   readonly #kitchen: (number | undefined)[] = []
   readonly #pagers: number[][] = []
   readonly #end: number
+  readonly #menuWeights: number[]
+  /** This event's fault draws, reused across events (one per EVENT_FAULTS entry). */
+  readonly #draws = new Float64Array(EVENT_FAULTS.length)
   #now: number
 
   constructor(scenario: Scenario) {
     this.scenario = scenario
     this.#b = scenario.behaviour
+    this.#menuWeights = this.#b.menu.map((m) => m.weight)
     this.#now = scenario.startMs
     this.#end = scenario.startMs + scenario.durationMs
     this.devices = fleetLayout(
@@ -221,6 +227,7 @@ export class FleetSimulation {
         excursionSize: 0,
         held: undefined,
         ordersPlaced: 0,
+        topics: {},
       }
     })
     for (const spec of this.devices) {
@@ -404,7 +411,7 @@ export class FleetSimulation {
     const kitchen = this.#kitchen[spec.restaurantIndex]
     const count = 1 + Math.floor(r() * b.maxItemsPerOrder)
     const items: OrderItem[] = []
-    const weights = b.menu.map((m) => m.weight)
+    const weights = this.#menuWeights
     for (let i = 0; i < count; i++) {
       const m = weighted(r, b.menu, weights)
       const quantity = 1 + Math.floor(r() * r() * 3)
@@ -533,10 +540,11 @@ export class FleetSimulation {
     const f = this.scenario.faults
     const fr = st.faultRandom
     // One draw per fault, always, in EVENT_FAULTS order (see faults.ts).
-    const draws = EVENT_FAULTS.map(() => fr())
+    const draws = this.#draws
+    for (let i = 0; i < draws.length; i++) draws[i] = fr()
     const sign = fr() < 0.5 ? -1 : 1
     const other = fr()
-    const hit = (name: EventFault) => draws[EVENT_FAULTS.indexOf(name)]! < f[name]
+    const hit = (name: EventFault) => draws[FAULT_INDEX[name]]! < f[name]
     const faults: EventFault[] = []
     if (hit('clock_jump')) {
       st.clockOffsetMs += sign * f.clock_jump_ms
@@ -545,7 +553,7 @@ export class FleetSimulation {
     const deviceTime = clamp(this.#now + st.clockOffsetMs, EPOCH_MS_MIN, EPOCH_MS_MAX)
     const event = {
       v: 1,
-      event_id: uuidv7(deviceTime, st.random),
+      event_id: fastUuidv7(deviceTime, st.random),
       type,
       device_id: st.spec.deviceId,
       restaurant_id: st.spec.restaurantId,
@@ -556,11 +564,10 @@ export class FleetSimulation {
     st.seq = (st.seq + 1) >>> 0
     this.counters.events++
     this.counters.byType[type]++
-    let topic = eventTopic(st.spec.restaurantId, st.spec.deviceId, type)
+    let topic = topicOf(st, type)
     if (hit('foreign_topic') && this.devices.length > 1) {
       const victim = (st.spec.index + 1 + Math.floor(other * (this.devices.length - 1))) % this.devices.length
-      const v = this.devices[victim]!
-      topic = eventTopic(v.restaurantId, v.deviceId, type)
+      topic = topicOf(this.#state[victim]!, type)
       faults.push('foreign_topic')
     }
     let raw: string | undefined
@@ -606,6 +613,17 @@ export class FleetSimulation {
     }
     return undefined
   }
+}
+
+const FAULT_INDEX = Object.fromEntries(EVENT_FAULTS.map((name, i) => [name, i])) as Record<EventFault, number>
+
+function topicOf(st: DeviceState, type: EventType): string {
+  let topic = st.topics[type]
+  if (topic === undefined) {
+    topic = eventTopic(st.spec.restaurantId, st.spec.deviceId, type)
+    st.topics[type] = topic
+  }
+  return topic
 }
 
 function clamp(x: number, lo: number, hi: number): number {

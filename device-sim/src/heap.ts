@@ -19,14 +19,17 @@ export class TimedHeap<T> {
   push(at: number, value: T): Timed<T> {
     const entry = { at, order: this.#order++, value }
     const items = this.#items
+    // Sift up by moving parents into the hole (no swaps): the heap runs once per simulated action.
+    let i = items.length
     items.push(entry)
-    let i = items.length - 1
     while (i > 0) {
       const parent = (i - 1) >> 1
-      if (!before(items[i]!, items[parent]!)) break
-      ;[items[i], items[parent]] = [items[parent]!, items[i]!]
+      const p = items[parent]!
+      if (!before(entry, p)) break
+      items[i] = p
       i = parent
     }
+    items[i] = entry
     return entry
   }
 
@@ -39,18 +42,19 @@ export class TimedHeap<T> {
     const top = items[0]
     const last = items.pop()
     if (top === undefined || last === undefined || items.length === 0) return top
-    items[0] = last
+    const n = items.length
     let i = 0
     for (;;) {
       const l = 2 * i + 1
+      if (l >= n) break
       const r = l + 1
-      let m = i
-      if (l < items.length && before(items[l]!, items[m]!)) m = l
-      if (r < items.length && before(items[r]!, items[m]!)) m = r
-      if (m === i) break
-      ;[items[i], items[m]] = [items[m]!, items[i]!]
+      const m = r < n && before(items[r]!, items[l]!) ? r : l
+      const child = items[m]!
+      if (!before(child, last)) break
+      items[i] = child
       i = m
     }
+    items[i] = last
     return top
   }
 }

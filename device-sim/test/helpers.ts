@@ -1,10 +1,11 @@
-// Test helpers: a private mosquitto (killed and restarted by the test that owns it), a socat pty
-// pair, and a recording MQTT subscriber.
+// Test helpers: an in-process aedes broker that records every publish it acknowledges (and can be
+// restarted), a socat pty pair, and a recording MQTT subscriber.
 import { type ChildProcess, spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, Socket } from 'node:net'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Aedes } from 'aedes'
 import { connect, type MqttClient } from 'mqtt'
 
 export function freePort(): Promise<number> {
@@ -32,23 +33,26 @@ async function waitFor(
   throw new Error(`timed out waiting for ${what}`)
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket()
-    s.once('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once('error', () => resolve(false))
-    s.connect(port, '127.0.0.1')
-  })
+export interface Recorded {
+  clientId: string
+  topic: string
+  text: string
 }
 
-/** A mosquitto of our own on a free port, with persistence so a graceful stop keeps sessions. */
-export class ScratchMosquitto {
-  readonly dir = mkdtempSync(join(tmpdir(), 'pp-sim-mosq-'))
+/**
+ * An aedes broker in the test process on a fixed port that records every client publish in
+ * `authorizePublish`, before calling back: aedes writes a QoS 1 PUBACK only after that callback
+ * (aedes lib/handlers/publish.js), so every message a device saw acknowledged is in `received`.
+ * Observing here instead of through a second MQTT session makes the record authoritative.
+ * `stop()` is a crash of the broker (sockets destroyed, sessions gone); `start()` brings up a fresh
+ * one on the same port.
+ */
+export class RecordingBroker {
   port = 0
-  #proc: ChildProcess | undefined
+  readonly received: Recorded[] = []
+  #broker: Aedes | undefined
+  #server: Server | undefined
+  readonly #sockets = new Set<Socket>()
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`
@@ -56,36 +60,41 @@ export class ScratchMosquitto {
 
   async start(): Promise<void> {
     if (this.port === 0) this.port = await freePort()
-    const conf = join(this.dir, 'mosquitto.conf')
-    writeFileSync(
-      conf,
-      [
-        `listener ${this.port} 127.0.0.1`,
-        'allow_anonymous true',
-        'persistence true',
-        `persistence_location ${this.dir}/`,
-        'max_queued_messages 100000',
-        'log_dest none',
-        '',
-      ].join('\n'),
-    )
-    this.#proc = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' })
-    await waitFor(() => portOpen(this.port), 10_000, `mosquitto on ${this.port}`)
+    const broker = await Aedes.createBroker({
+      authorizePublish: (client, packet, callback) => {
+        if (client)
+          this.received.push({
+            clientId: client.id,
+            topic: packet.topic,
+            text: Buffer.from(packet.payload).toString('utf8'),
+          })
+        callback(null)
+      },
+    })
+    const server = createServer((socket) => {
+      this.#sockets.add(socket)
+      socket.once('close', () => this.#sockets.delete(socket))
+      broker.handle(socket)
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.port, '127.0.0.1', () => resolve())
+    })
+    this.#broker = broker
+    this.#server = server
   }
 
-  /** SIGTERM: mosquitto writes its persistence file and exits, as a broker restart would. */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const p = this.#proc
-    this.#proc = undefined
-    if (!p || p.exitCode !== null) return
-    const exited = new Promise((r) => p.once('exit', r))
-    p.kill(signal)
-    await exited
-  }
-
-  async destroy(): Promise<void> {
-    await this.stop('SIGKILL')
-    rmSync(this.dir, { recursive: true, force: true })
+  async stop(): Promise<void> {
+    const broker = this.#broker
+    const server = this.#server
+    this.#broker = undefined
+    this.#server = undefined
+    if (!broker || !server) return
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    for (const socket of this.#sockets) socket.destroy()
+    this.#sockets.clear()
+    await new Promise<void>((resolve) => broker.close(() => resolve()))
+    await closed
   }
 }
 

@@ -70,4 +70,28 @@ describe('TimedHeap', () => {
       }),
     )
   })
+  it('stays ordered when pushes and pops interleave (as in a running simulation)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 30 }), fc.constant(-1)), { maxLength: 300 }),
+        (ops) => {
+          const h = new TimedHeap<number>()
+          const model: [number, number][] = []
+          for (const [i, op] of ops.entries()) {
+            if (op >= 0) {
+              h.push(op, i)
+              model.push([op, i])
+              model.sort((a, b) => a[0] - b[0] || a[1] - b[1])
+            } else {
+              const e = h.pop()
+              const m = model.shift()
+              expect(e === undefined ? undefined : [e.at, e.value]).toEqual(m)
+            }
+            expect(h.size).toBe(model.length)
+            expect(h.peek()?.value).toBe(model[0]?.[1])
+          }
+        },
+      ),
+    )
+  })
 })

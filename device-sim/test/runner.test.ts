@@ -1,7 +1,7 @@
 import type { DeviceEvent } from '@pedepronto/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dryRun, MqttTransport, makeScenario, runLive } from '../src/index.js'
-import { recorder, ScratchMosquitto, waitUntil } from './helpers.js'
+import { RecordingBroker } from './helpers.js'
 
 describe('dryRun', () => {
   it('writes the identical JSON-lines stream for one seed', () => {
@@ -22,19 +22,16 @@ describe('dryRun', () => {
   })
 })
 
-describe('offline queue across a broker restart (own mosquitto)', () => {
-  const broker = new ScratchMosquitto()
+describe('offline queue across a broker restart (in-process aedes)', () => {
+  const broker = new RecordingBroker()
   beforeAll(async () => {
     await broker.start()
   })
   afterAll(async () => {
-    await broker.destroy()
+    await broker.stop()
   })
 
-  // KNOWN FAILURE (open): under load the recording subscriber misses messages across the restart,
-  // although the devices' side holds (all acked, none dropped, 8 disconnects, 16 connects).
   it('loses nothing and keeps per-device order while the broker is down for 2 s', async () => {
-    const rec = await recorder(broker.url, 'pp/v1/#', 'sim-restart-recorder')
     const scenario = makeScenario({
       seed: 21,
       restaurants: 1,
@@ -59,33 +56,37 @@ describe('offline queue across a broker restart (own mosquitto)', () => {
     await new Promise((r) => setTimeout(r, 1500))
     await broker.stop()
     const sentBeforeRestart = sent.length
+    const receivedBeforeRestart = broker.received.length
     await new Promise((r) => setTimeout(r, 2000))
     const queuedDuringOutage = sent.length - sentBeforeRestart
     await broker.start()
     const summary = await run
     expect(queuedDuringOutage).toBeGreaterThan(5)
+    expect(receivedBeforeRestart).toBeGreaterThan(0)
     expect(summary.drained).toBe(true)
     expect(summary.stats.disconnects).toBe(8)
     expect(summary.stats.connects).toBe(16)
     expect(summary.stats.offlineDropped).toBe(0)
-    await waitUntil(
-      () => new Set(rec.messages.map((m) => JSON.parse(m.text).event_id)).size >= sent.length,
-      15_000,
-      'every event at the subscriber',
-    )
+    expect(summary.stats.acked).toBe(sent.length)
+    // The broker recorded each message before acknowledging it: after the run drained, every event
+    // is there. A message in flight when the broker went down may be there twice (at least once).
     const firstSeen: DeviceEvent[] = []
     const ids = new Set<string>()
-    for (const m of rec.messages) {
+    let duplicates = 0
+    for (const m of broker.received) {
       const e = JSON.parse(m.text) as DeviceEvent
-      if (!ids.has(e.event_id)) firstSeen.push(e)
+      expect(m.clientId).toBe(e.device_id)
+      if (ids.has(e.event_id)) duplicates++
+      else firstSeen.push(e)
       ids.add(e.event_id)
     }
     expect([...ids].sort()).toEqual(sent.map((e) => e.event_id).sort())
+    expect(duplicates).toBe(broker.received.length - sent.length)
+    expect(duplicates).toBeLessThanOrEqual(summary.stats.retransmits)
     const last = new Map<string, number>()
     for (const e of firstSeen) {
       expect(e.seq).toBe((last.get(e.device_id) ?? -1) + 1)
       last.set(e.device_id, e.seq)
     }
-    await rec.client.endAsync(true)
   })
 })

@@ -35,6 +35,56 @@ export const ProcessorConfigSchema = Type.Object(
           default: 600_000,
           description: 'How long a finished order waits for its rating before its fact is written.',
         }),
+        unknownOrderGraceMs: Type.Integer({
+          minimum: 0,
+          maximum: 86_400_000,
+          default: 60_000,
+          description:
+            'How far the watermark may pass an event of an order never placed before it is alerted as unknown.',
+        }),
+        slaPlacedMs: Type.Integer({
+          minimum: 1_000,
+          default: 60_000,
+          description: 'SLA for an order placed but not yet received by the kitchen (event time).',
+        }),
+        slaReceivedMs: Type.Integer({
+          minimum: 1_000,
+          default: 180_000,
+          description: 'SLA for state received.',
+        }),
+        slaAcceptedMs: Type.Integer({
+          minimum: 1_000,
+          default: 300_000,
+          description: 'SLA for state accepted.',
+        }),
+        slaPreparingMs: Type.Integer({
+          minimum: 1_000,
+          default: 1_200_000,
+          description: 'SLA for state preparing.',
+        }),
+        slaReadyMs: Type.Integer({ minimum: 1_000, default: 600_000, description: 'SLA for state ready.' }),
+        heartbeatIntervalMs: Type.Integer({
+          minimum: 1_000,
+          default: 30_000,
+          description: 'Expected device heartbeat interval.',
+        }),
+        missedHeartbeats: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 3,
+          description: 'Missed heartbeats (by event-time watermark) before a device is alerted offline.',
+        }),
+        repartitionPartitions: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 6,
+          description: 'Partitions of the internal restaurant-keyed repartition topic (created if missing).',
+        }),
+        statusIntervalMs: Type.Integer({
+          minimum: 0,
+          default: 10_000,
+          description: 'Interval of the status line on stderr (0 turns it off).',
+        }),
       },
       { additionalProperties: false },
     ),

@@ -1,1 +1,5 @@
 export * from './config.js'
+export * from './core/index.js'
+export * from './kafka/stage.js'
+export * from './processor.js'
+export * from './schemas.js'

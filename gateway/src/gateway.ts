@@ -165,6 +165,7 @@ export class Gateway {
     }
     // 1. Durable outbox: what an earlier run held goes first.
     this.#outbox = await Outbox.open({ dir: this.#resolve(g.outboxDir), maxBytes: g.outboxMaxBytes })
+    this.#updateOutboxGauges()
     // 2. Kafka producer (the gateway starts even when Kafka is down: the outbox takes the load).
     this.#sender =
       this.#injectedSender ??
@@ -552,7 +553,9 @@ export class Gateway {
     const topic = topicName(KAFKA_TOPICS.commands.name, this.config.kafka.topicPrefix)
     const run = async () => {
       await consumer.connect()
-      await consumer.subscribe({ topic, fromBeginning: false })
+      // A new group starts at the beginning: expired commands are dropped by their expires_at, and a
+      // command produced while the group was still joining is not skipped.
+      await consumer.subscribe({ topic, fromBeginning: true })
       await consumer.run({
         eachMessage: async ({ message }) => {
           const parsed = parseCommand(message.value ?? new Uint8Array())

@@ -4,7 +4,15 @@
  * MQTT (TLS with per-device certificates via --tls-dir) or serial ports and publish at QoS 1.
  */
 import { createWriteStream, type WriteStream } from 'node:fs'
-import { createLogger, createProgress, ExitCode, loadConfig, PedeProntoError } from '@pedepronto/common'
+import {
+  ConfigError,
+  createLogger,
+  createProgress,
+  ExitCode,
+  flagName,
+  loadConfig,
+  PedeProntoError,
+} from '@pedepronto/common'
 import {
   dryRun,
   EVENT_FAULTS,
@@ -86,6 +94,45 @@ export function parseFaultFlags(flags: readonly string[]): Partial<Faults> {
   return out as Partial<Faults>
 }
 
+/** Config keys under `sim.` that a flag of this command sets, and the flag the user types for each. */
+const SIM_FLAGS = {
+  restaurants: '--restaurants',
+  devicesPerRestaurant: '--devices-per-restaurant',
+  rate: '--rate',
+  durationS: '--duration',
+  seed: '--seed',
+  broker: '--broker',
+  serial: '--serial',
+  faults: '--faults',
+  scenario: '--scenario',
+  tlsDir: '--tls-dir',
+  offlineQueueMax: '--offline-queue-max',
+  speed: '--speed',
+  start: '--start',
+  pickupTrigger: '--pickup-trigger',
+  window: '--window',
+  ackTimeoutMs: '--ack-timeout-ms',
+} as const
+
+/**
+ * loadConfig names a flag after its config key (`sim.restaurants` → `--sim-restaurants`); this
+ * command's flags drop the section prefix, so a problem must name the flag the user typed.
+ */
+function loadSimConfig(flags: Record<string, unknown>, file: string | undefined) {
+  try {
+    return loadConfig('sim', SimConfigSchema, { flags, ...(file ? { file } : {}) }).sim
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      let message = error.message
+      for (const [key, flag] of Object.entries(SIM_FLAGS)) {
+        message = message.replaceAll(`(flag ${flagName(`sim.${key}`)})`, `(flag ${flag})`)
+      }
+      error.message = message
+    }
+    throw error
+  }
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value]
 }
@@ -142,7 +189,7 @@ export function addSimCommand(program: Command, ctx: CommandContext): void {
       if (options.out !== undefined && !options.dryRun)
         throw usage('--out needs --dry-run', 'add --dry-run or leave --out out')
       const flags: Record<string, unknown> = {}
-      const set = (key: string, value: unknown) => {
+      const set = (key: keyof typeof SIM_FLAGS, value: unknown) => {
         if (value !== undefined) flags[`sim.${key}`] = value
       }
       set('restaurants', options.restaurants)
@@ -161,11 +208,7 @@ export function addSimCommand(program: Command, ctx: CommandContext): void {
       set('pickupTrigger', options.pickupTrigger)
       set('window', options.window)
       set('ackTimeoutMs', options.ackTimeoutMs)
-      const config = loadConfig('sim', SimConfigSchema, {
-        flags,
-        ...(options.config ? { file: options.config } : {}),
-      })
-      const sim = config.sim
+      const sim = loadSimConfig(flags, options.config)
       const faultFlags = parseFaultFlags(options.fault ?? [])
       const scenario = scenarioFromConfig(sim, Date.now(), faultFlags)
 

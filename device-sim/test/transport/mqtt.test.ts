@@ -1,6 +1,6 @@
 import { commandTopic, type DeviceEvent, encodeCommand, uuidv7, validateEvent } from '@pedepronto/contracts'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import { makeScenario, MqttTransport, runLive } from '../../src/index.js'
+import { MqttTransport, makeScenario, runLive } from '../../src/index.js'
 import { recorder, waitUntil } from '../helpers.js'
 
 // Every device kind over the real mosquitto of the services; restaurant numbers unique to this file.

@@ -77,14 +77,15 @@ function listen(server: NetServer | HttpServer, host: string, port: number, name
 }
 
 function closer(server: NetServer | HttpServer, extra?: () => void): () => Promise<void> {
-  return () =>
-    new Promise<void>((resolve) => {
-      extra?.()
-      server.close(() => resolve())
-      // Existing connections are ended by aedes.close(); do not wait on them here.
-      if ('closeAllConnections' in server && typeof server.closeAllConnections === 'function')
-        server.closeAllConnections()
-    })
+  return () => {
+    extra?.()
+    // Stop accepting now. A net.Server's close callback waits for every open connection, and those
+    // are ended by aedes.close() later in Gateway.stop(): waiting here would deadlock the stop.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    if ('closeAllConnections' in server && typeof server.closeAllConnections === 'function') server.closeAllConnections()
+    void closed
+    return Promise.resolve()
+  }
 }
 
 export async function listenMqtt(handle: Handle, host: string, port: number): Promise<Listener> {

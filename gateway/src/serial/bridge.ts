@@ -24,6 +24,7 @@ import {
   ID_REGEX,
   NackCode,
   nackFor,
+  parseEvent,
 } from '@pedepronto/contracts'
 import type { SerialDelivery } from '../gateway.js'
 
@@ -79,6 +80,8 @@ export class SerialBridge {
   #reopenTimer: NodeJS.Timeout | undefined
   /** The last EVENT frame ACKed: a retransmission of it is ACKed again without ingesting twice. */
   #lastAcked: { seq: number; payload: Buffer } | undefined
+  /** An unparseable EVENT frame seen once: dead-lettered only if it comes again unchanged. */
+  #suspect: { seq: number; payload: Buffer } | undefined
   /** Incoming frames are handled one at a time, in line order. */
   #chain: Promise<void> = Promise.resolve()
   #commandSeq = 0
@@ -114,6 +117,8 @@ export class SerialBridge {
       if (!existsSync(this.#o.path)) throw new Error(`${this.#o.path} does not exist (unplugged?)`)
       const line = await this.#o.open(this.#o.path, this.#o.baudRate)
       this.#line = line
+      // Half a frame from before an unplug must not be glued onto the first frame after it.
+      this.#decoder.reset()
       this.stats.open = true
       this.#reopenDelay = this.#o.reopenMinMs ?? 200
       line.onData((chunk) => this.#onData(chunk))
@@ -239,6 +244,19 @@ export class SerialBridge {
       this.stats.acks++
       return
     }
+    // A payload that does not parse may be line damage the CRC let through (a CRC-16 misses some
+    // multi-bit patterns): ask for the frame again once, and dead-letter it only if the device sends
+    // the very same bytes a second time — then it is what the device meant to send.
+    if (!parseEvent(payload).ok) {
+      const suspect = this.#suspect
+      if (!suspect || suspect.seq !== frame.seq || !suspect.payload.equals(payload)) {
+        this.#suspect = { seq: frame.seq, payload }
+        await this.#send(encodeFrame(nackFor(frame.seq, NackCode.BUSY)))
+        this.stats.nacks++
+        return
+      }
+    }
+    this.#suspect = undefined
     if (this.#identity === null) {
       // Bind the line to the device its first event names, if it names one validly.
       const named = namedDevice(payload)

@@ -1,0 +1,1 @@
+export { type GeneratedEvents, generateEvents, idChecksum } from '../../src/fixtures.js'

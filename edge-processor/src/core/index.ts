@@ -1,0 +1,5 @@
+export * from './common.js'
+export * from './ids.js'
+export * from './kpi.js'
+export * from './orders.js'
+export * from './telemetry.js'
