@@ -6,4 +6,6 @@ const path = new URL('../README.md', import.meta.url)
 const before = readFileSync(path, 'utf8')
 const after = withConfigDocs(before)
 writeFileSync(path, after)
-console.log(before === after ? 'README configuration tables are current' : 'README configuration tables rewritten')
+console.log(
+  before === after ? 'README configuration tables are current' : 'README configuration tables rewritten',
+)

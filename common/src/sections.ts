@@ -21,7 +21,8 @@ export const KafkaSection = Type.Object(
     topicPrefix: Type.String({
       pattern: '^[a-zA-Z0-9._-]*$',
       default: '',
-      description: 'Prefix for every topic name, joined with a dot (isolates tests and tenants); empty in production.',
+      description:
+        'Prefix for every topic name, joined with a dot (isolates tests and tenants); empty in production.',
     }),
     connectTimeoutMs: Type.Integer({
       minimum: 100,

@@ -5,8 +5,11 @@
 // specs, and checks that codec against published values before writing anything. The production
 // codec is then tested against the JSON, so two implementations have to agree, not one with itself.
 //
-// Regenerate (the test fails when the committed file differs from this generator's output):
+// Node 20 cannot run TypeScript directly and vite-node is not a dependency, so the generator runs
+// inside contracts/test/serial/vectors.test.ts, which fails when the committed file differs from this
+// output and rewrites the file when asked (the root vitest config also brings up local services):
 //   UPDATE_SERIAL_VECTORS=1 npx vitest run contracts/test/serial/vectors.test.ts
+// The C firmware turns the same JSON into a header (firmware/test/gen_vectors.py).
 
 // ---- reference CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection, xorout 0 --------------
 
@@ -85,7 +88,9 @@ function refWire(raw: Uint8Array): Uint8Array {
   return Uint8Array.from([...refCobsEncode(raw), 0])
 }
 
-type Expected = { kind: 'frame'; type: number; seq: number; payload_hex: string } | { kind: 'error'; reason: string }
+type Expected =
+  | { kind: 'frame'; type: number; seq: number; payload_hex: string }
+  | { kind: 'error'; reason: string }
 
 function refDecode(encoded: Uint8Array): Expected {
   if (encoded.length > MAX_ENCODED) return { kind: 'error', reason: 'too_long' }
@@ -98,7 +103,12 @@ function refDecode(encoded: Uint8Array): Expected {
   if (raw[0] !== VERSION) return { kind: 'error', reason: 'bad_version' }
   const type = raw[1]!
   if (!Object.values(TYPES).some((t) => t === type)) return { kind: 'error', reason: 'unknown_type' }
-  return { kind: 'frame', type, seq: (raw[2]! << 8) | raw[3]!, payload_hex: hex(raw.subarray(4, raw.length - 2)) }
+  return {
+    kind: 'frame',
+    type,
+    seq: (raw[2]! << 8) | raw[3]!,
+    payload_hex: hex(raw.subarray(4, raw.length - 2)),
+  }
 }
 
 /** Splits at 0x00 and decodes each non-empty piece; an unterminated piece counts only if overlong. */
@@ -181,7 +191,11 @@ const COBS_KNOWN: { name: string; raw: Uint8Array; encoded: Uint8Array }[] = [
   { name: '11223344', raw: fromHex('11223344'), encoded: fromHex('0511223344') },
   { name: '11000000', raw: fromHex('11000000'), encoded: fromHex('0211010101') },
   { name: '254 non-zero bytes 01..fe', raw: range(1, 254), encoded: concat(fromHex('ff'), range(1, 254)) },
-  { name: '00 then 01..fe', raw: concat(fromHex('00'), range(1, 254)), encoded: concat(fromHex('01ff'), range(1, 254)) },
+  {
+    name: '00 then 01..fe',
+    raw: concat(fromHex('00'), range(1, 254)),
+    encoded: concat(fromHex('01ff'), range(1, 254)),
+  },
   {
     name: '255 non-zero bytes 01..ff',
     raw: range(1, 255),
@@ -222,14 +236,19 @@ const ORDER_EVENT = JSON.stringify({
     order_id: 'ord-000123',
     customer_id: 'cust-9',
     channel: 'kiosk',
-    items: [{ sku: 'PQ-01', name: 'Pão de queijo', quantity: 2, unit_price: { cents: 650, currency: 'BRL' } }],
+    items: [
+      { sku: 'PQ-01', name: 'Pão de queijo', quantity: 2, unit_price: { cents: 650, currency: 'BRL' } },
+    ],
     total: { cents: 1300, currency: 'BRL' },
   },
 })
 
 export function buildSerialVectors(): SerialVectors {
   for (const { ascii: text, crc } of CRC_KNOWN) {
-    check(refCrc16(ascii(text)) === crc, `reference CRC of ${JSON.stringify(text.slice(0, 12))} is not ${crc}`)
+    check(
+      refCrc16(ascii(text)) === crc,
+      `reference CRC of ${JSON.stringify(text.slice(0, 12))} is not ${crc}`,
+    )
   }
   for (const { name, raw, encoded } of COBS_KNOWN) {
     check(hex(refCobsEncode(raw)) === hex(encoded), `reference COBS encode of ${name}`)
@@ -376,7 +395,10 @@ export function buildSerialVectors(): SerialVectors {
   const zeroLow = fromHex(frames.find((f) => f.name.includes('crc low byte 0x00'))!.wire_hex)
   const streams: { name: string; bytes: Uint8Array }[] = [
     { name: 'leading flush delimiter then a frame', bytes: concat(fromHex('00'), ack) },
-    { name: 'empty frames between delimiters are ignored', bytes: concat(fromHex('000000'), ack, fromHex('0000')) },
+    {
+      name: 'empty frames between delimiters are ignored',
+      bytes: concat(fromHex('000000'), ack, fromHex('0000')),
+    },
     { name: 'garbage, delimiter, frame', bytes: concat(fromHex('deadbeef00'), hello) },
     { name: 'garbage glued to a frame loses the frame', bytes: concat(fromHex('1234'), ack, hello) },
     { name: 'two frames back to back', bytes: concat(hello, ack) },

@@ -8,4 +8,12 @@ import { simBench } from './sim.js'
 import { sinkBench } from './sink.js'
 
 /** Every benchmark `pedepronto bench NAME` knows; later issues add theirs here. */
-export const BENCHES: readonly BenchDefinition[] = [servicesBench, simBench, gatewayBench, outboxBench, serialBench, processorBench, sinkBench]
+export const BENCHES: readonly BenchDefinition[] = [
+  servicesBench,
+  simBench,
+  gatewayBench,
+  outboxBench,
+  serialBench,
+  processorBench,
+  sinkBench,
+]

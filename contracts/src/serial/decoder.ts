@@ -9,8 +9,9 @@ import { decodeFrame, FRAME_DELIMITER, FRAME_ERROR_REASONS, MAX_ENCODED_FRAME } 
 
 /**
  * One outcome of `FrameDecoder.push`. `bytes` is the number of wire bytes the event accounts for,
- * delimiter included; for a `too_long` run it is the bytes seen when the run crossed the limit
- * (the rest of the run, up to its delimiter, is counted in `stats.droppedBytes` only).
+ * delimiter included. A `too_long` run is reported as soon as it crosses the limit, with
+ * `bytes` = MAX_ENCODED_FRAME + 1; the rest of the run, up to its delimiter, is skipped silently and
+ * counted in `stats.droppedBytes`.
  */
 export type DecodeEvent =
   | { kind: 'frame'; frame: Frame; bytes: number }
@@ -29,8 +30,6 @@ export interface FrameDecoderStats {
   emptyFrames: number
 }
 
-const NO_EVENTS: readonly DecodeEvent[] = Object.freeze([])
-
 /**
  * Splits a byte stream into frames. Synchronous, never throws, and allocates only for the events it
  * returns and the frames it decodes. Feeding the same bytes in any chunking yields the same events.
@@ -47,8 +46,8 @@ export class FrameDecoder {
   readonly #errors = zeroErrors()
 
   /** Consumes `chunk`; returns the frames and errors completed by it, in stream order. */
-  push(chunk: Uint8Array): readonly DecodeEvent[] {
-    let events: DecodeEvent[] | undefined
+  push(chunk: Uint8Array): DecodeEvent[] {
+    const events: DecodeEvent[] = []
     const n = chunk.length
     this.#bytes += n
     let pos = 0
@@ -59,16 +58,17 @@ export class FrameDecoder {
       if (this.#discarding) {
         this.#droppedBytes += run
       } else if (this.#length + run > MAX_ENCODED_FRAME) {
-        const seen = this.#length + run
+        // Reported at the first byte past the limit, whatever the chunking, so events do not depend on
+        // how the driver happened to split the stream.
+        this.#droppedBytes += this.#length + run
         this.#discarding = true
         this.#length = 0
-        this.#droppedBytes += seen
         this.#errors.too_long++
-        ;(events ??= []).push({
+        events.push({
           kind: 'error',
           reason: 'too_long',
-          detail: `${seen} bytes without a delimiter, more than MAX_ENCODED_FRAME (${MAX_ENCODED_FRAME}); skipping to the next 0x00`,
-          bytes: seen,
+          detail: `more than MAX_ENCODED_FRAME (${MAX_ENCODED_FRAME}) bytes without a delimiter; skipping to the next 0x00`,
+          bytes: MAX_ENCODED_FRAME + 1,
         })
       } else {
         this.#buffer.set(chunk.subarray(pos, end), this.#length)
@@ -77,9 +77,9 @@ export class FrameDecoder {
       if (zero === -1) break
       pos = zero + 1
       const event = this.#endOfFrame()
-      if (event !== undefined) (events ??= []).push(event)
+      if (event !== undefined) events.push(event)
     }
-    return events ?? NO_EVENTS
+    return events
   }
 
   /** Bytes buffered for a frame whose delimiter has not arrived yet. */

@@ -53,13 +53,15 @@
 //
 //   Known limitation of the checksum as specified. With xorout 0 the CRC register is 0 after any
 //   valid frame, and a 0x00 byte leaves a zero register at 0, so if R is a valid raw frame, R || 0x00
-//   is one too (its "payload" gains R's CRC high byte, its "CRC" is R's low byte and 0x00). On the
-//   wire one bit flip reaches it: a delimiter 0x00 turned 0x01 and followed by another 0x00 (such as a
-//   sender's flush) decodes to R || 0x00; and a frame whose CRC low byte is 0x00 loses that byte if
-//   its final COBS code byte 0x01 turns 0x00. Both are pinned by tests and vectors. Until the
-//   contract changes (e.g. xorout 0xFFFF, CRC-16/GENIBUS), receivers must check payload lengths
-//   exactly (ACK 0 bytes, NACK 1 byte) and parse JSON strictly, and must not treat a payload that
-//   fails to parse as a definitive INVALID_PAYLOAD without considering a retransmit.
+//   is one too: same type and seq, the payload gains R's CRC high byte. A single bit flip reaches it
+//   on the wire: a delimiter 0x00 turned 0x01 and followed by another 0x00 (e.g. a sender's flush).
+//   Conversely a valid frame whose CRC low byte is 0x00 stays valid without that byte, and loses it
+//   (its payload loses its last byte) if its final COBS code byte 0x01 turns 0x00. Both effects are
+//   pinned by tests and vectors. Until the contract changes (e.g. xorout 0xFFFF, i.e.
+//   CRC-16/GENIBUS, check 0xD64E), receivers must check payload lengths exactly (ACK 0 bytes, NACK
+//   1 byte) and parse JSON strictly: an altered JSON payload then fails to parse, except when the
+//   added byte is JSON whitespace, which changes nothing. Such a failure can come from the line, so
+//   a sender should retry an INVALID_PAYLOAD NACK a bounded number of times before giving up.
 // ---------------------------------------------------------------------------------------------------
 
 import { cobsDecode, cobsEncodeInto, cobsMaxEncodedLength } from './cobs.js'
@@ -110,7 +112,10 @@ export const FRAME_TYPES: readonly FrameType[] = Object.values(FrameType)
 
 /** Reason codes carried as the 1-byte payload of a NACK frame. */
 export const NackCode = {
-  /** The payload could not be parsed or failed validation; retransmitting the same bytes will not help. */
+  /**
+   * The payload could not be parsed or failed validation. Usually a sender bug, but a line error can
+   * cause it too (see "Known limitation" above), so a bounded retry is worth it.
+   */
   INVALID_PAYLOAD: 0x01,
   /** The receiver cannot take the frame now (e.g. the gateway outbox is full); retry later. */
   BUSY: 0x02,

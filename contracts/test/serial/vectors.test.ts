@@ -15,7 +15,6 @@ import {
   FRAME_ERROR_REASONS,
   FRAME_TYPES,
   FRAME_VERSION,
-  FrameType as Types,
   isFrameType,
   MAX_ENCODED_FRAME,
   MAX_PAYLOAD,
@@ -23,13 +22,16 @@ import {
   MAX_WIRE_FRAME,
   MIN_RAW_FRAME,
   NackCode,
+  FrameType as Types,
 } from '../../src/serial/frame.js'
 
 // vitest compares typed arrays element by element through its generic path (about 1.5 ms per KiB);
 // comparing the bytes directly keeps 10,000-run properties within seconds. Same verdicts.
 expect.addEqualityTesters([
   (a: unknown, b: unknown) =>
-    a instanceof Uint8Array && b instanceof Uint8Array ? a.length === b.length && Buffer.compare(a, b) === 0 : undefined,
+    a instanceof Uint8Array && b instanceof Uint8Array
+      ? a.length === b.length && Buffer.compare(a, b) === 0
+      : undefined,
 ])
 
 const VECTORS_URL = new URL('../../vectors/serial-frames.json', import.meta.url)
@@ -38,7 +40,8 @@ const vectorsText = readFileSync(VECTORS_URL, 'utf8')
 const vectors = JSON.parse(vectorsText) as SerialVectors
 
 const fromHex = (hex: string): Uint8Array => new Uint8Array(Buffer.from(hex, 'hex'))
-const toHex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')
+const toHex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')
 const strip = (wire: Uint8Array): Uint8Array => wire.subarray(0, wire.length - 1)
 
 function frameType(value: number): FrameType {
@@ -157,7 +160,11 @@ describe('serial-frames.json', () => {
         flips++
         for (const event of new FrameDecoder().push(corrupt)) {
           if (event.kind !== 'frame') continue
-          const got = { type: event.frame.type, seq: event.frame.seq, payload_hex: toHex(event.frame.payload) }
+          const got = {
+            type: event.frame.type,
+            seq: event.frame.seq,
+            payload_hex: toHex(event.frame.payload),
+          }
           if (at === wire.length - 1 && corrupt[at] === 0x01) {
             appended++
             expect(got).toEqual({ type, seq, payload_hex: payload_hex + crcHigh })
@@ -174,13 +181,17 @@ describe('serial-frames.json', () => {
     // Systematic for every frame except those already at MAX_PAYLOAD, where the extra byte is too_long.
     expect(appended).toBe(vectors.frames.filter((f) => f.payload_hex.length / 2 < MAX_PAYLOAD).length)
     // A raw frame ending in 0x00 (CRC low byte 0) is still valid without it, unless that is too short.
-    expect(truncated).toBe(vectors.frames.filter((f) => f.wire_hex.endsWith('0100') && f.payload_hex !== '').length)
+    expect(truncated).toBe(
+      vectors.frames.filter((f) => f.wire_hex.endsWith('0100') && f.payload_hex !== '').length,
+    )
     expect(truncated).toBeGreaterThan(0)
   })
 })
 
 /** Hex of the CRC high byte of a frame, which becomes payload when a 0x00 is appended. */
 function encodedCrcHigh(type: number, seq: number, payloadHex: string): string {
-  const body = fromHex(`01${type.toString(16).padStart(2, '0')}${seq.toString(16).padStart(4, '0')}${payloadHex}`)
+  const body = fromHex(
+    `01${type.toString(16).padStart(2, '0')}${seq.toString(16).padStart(4, '0')}${payloadHex}`,
+  )
   return (crc16CcittFalse(body) >> 8).toString(16).padStart(2, '0')
 }

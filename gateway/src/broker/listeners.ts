@@ -82,7 +82,8 @@ function closer(server: NetServer | HttpServer, extra?: () => void): () => Promi
     // Stop accepting now. A net.Server's close callback waits for every open connection, and those
     // are ended by aedes.close() later in Gateway.stop(): waiting here would deadlock the stop.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    if ('closeAllConnections' in server && typeof server.closeAllConnections === 'function') server.closeAllConnections()
+    if ('closeAllConnections' in server && typeof server.closeAllConnections === 'function')
+      server.closeAllConnections()
     void closed
     return Promise.resolve()
   }
