@@ -3,16 +3,19 @@
  * the test run started: every acknowledged event is found in Kafka and the lake gets objects.
  */
 import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { uniqueName } from '@pedepronto/infra'
 import { describe, expect, inject, it } from 'vitest'
 
 const BIN = fileURLToPath(new URL('../bin/pedepronto.js', import.meta.url))
 const run = promisify(execFile)
 
 describe('pedepronto demo', () => {
-  it('runs a fleet through the gateway into Kafka and the lake, and says so', async () => {
+  it('runs a fleet through the gateway, processor and sink into Kafka and the Parquet lake, and says so', async () => {
+    const lake = mkdtempSync(join(tmpdir(), 'pp-demo-lake-'))
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('PEDEPRONTO_')))
     const { stdout, stderr } = await run(
       process.execPath,
@@ -20,20 +23,20 @@ describe('pedepronto demo', () => {
         BIN,
         'demo',
         '--minutes',
-        '2',
+        '8',
         '--restaurants',
         '2',
         '--devices-per-restaurant',
         '6',
         '--seed',
         '7',
-        '--bucket',
-        uniqueName('pp-demo'),
+        '--lake',
+        lake,
         '--keep-services',
       ],
       {
         encoding: 'utf8',
-        timeout: 150_000,
+        timeout: 230_000,
         env: {
           ...env,
           PEDEPRONTO_KAFKA_BROKERS: inject('kafkaBrokers').join(','),
@@ -46,8 +49,17 @@ describe('pedepronto demo', () => {
     expect(kafka).not.toBeNull()
     expect(Number(kafka![2])).toBeGreaterThan(100)
     expect(kafka![1]).toBe(kafka![2])
-    const lake = stdout.match(/lake {8}(\d+) objects, (\d+) bytes/)
-    expect(Number(lake![1])).toBeGreaterThanOrEqual(3)
-    expect(stdout).toMatch(/rest-0001 +\d+ +\d+\.\d\d/)
-  }, 180_000)
+    const processor = stdout.match(
+      /processor {3}(\d+) events in, \d+ duplicates dropped; facts (\d+), KPI windows (\d+)/,
+    )
+    expect(Number(processor![1])).toBeGreaterThanOrEqual(Number(kafka![2]))
+    expect(Number(processor![2])).toBeGreaterThan(0)
+    expect(Number(processor![3])).toBeGreaterThan(0)
+    const files = stdout.match(/lake {8}(\d+) Parquet files, (\d+) rows, 0 rejected/)
+    expect(Number(files![1])).toBeGreaterThan(3)
+    expect(Number(files![2])).toBeGreaterThanOrEqual(Number(kafka![2]))
+    expect(stdout).toContain('Orders placed per hour (event time, UTC)')
+    expect(stdout).toMatch(/rest-0001 +\d+ +\d+/)
+    rmSync(lake, { recursive: true, force: true })
+  }, 240_000)
 })

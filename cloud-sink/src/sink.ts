@@ -543,7 +543,9 @@ export class CloudSink {
     this.#timer = undefined
     const consumer = this.#consumer
     if (consumer) {
-      await consumer.stop()
+      // Flush while the group is still joined: kafkajs refuses offset commits after consumer.stop().
+      // Pausing first stops new batches; the batch in progress finishes inside #serial.
+      consumer.pause([...this.topics().keys()].map((topic) => ({ topic })))
       await this.#serial(async () => {
         for (const state of this.#parts.values()) {
           const file = state.assembler.flush()
@@ -554,6 +556,7 @@ export class CloudSink {
         this.#log.error({ err: error }, 'drain failed; uncommitted records will be re-read'),
       )
       this.#stopping = true
+      await consumer.stop()
       await consumer.disconnect()
       this.#consumer = undefined
     }

@@ -1,21 +1,27 @@
 /**
- * `pedepronto demo`: the main job end to end on this machine. Local services up; the gateway; a
- * seeded fleet of simulated devices over MQTT into it; every acknowledged event verified in Kafka;
- * the run landed in the lake bucket; a summary; everything stopped. Later issues add the processor,
- * the sink and a virtual AVR board to this run.
+ * `pedepronto demo`: the main job end to end on this machine. Local services up; the gateway, the
+ * edge processor and the cloud sink; a seeded fleet of simulated devices over MQTT and a virtual AVR
+ * board over serial into the gateway; every acknowledged event verified in Kafka by id; the Parquet
+ * lake queried with DuckDB; a summary; everything stopped.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger, ExitCode, loadConfig, PedeProntoError, percentile } from '@pedepronto/common'
+import { promisify } from 'node:util'
+import { CloudSink, lakeReport, SinkConfigSchema } from '@pedepronto/cloud-sink'
+import { createLogger, createRegistry, ExitCode, loadConfig, PedeProntoError } from '@pedepronto/common'
 import { type IngestedEvent, KAFKA_TOPICS, parseIngestedEvent, topicName } from '@pedepronto/contracts'
 import { MqttTransport, makeScenario, runLive } from '@pedepronto/device-sim'
-import { Gateway, GatewayConfigSchema } from '@pedepronto/gateway'
-import { ALL_SERVICES, emulatorS3, freePort, loadServices, servicesDown, servicesUp } from '@pedepronto/infra'
+import { EdgeProcessor, ProcessorConfigSchema } from '@pedepronto/edge-processor'
+import { Gateway, GatewayConfigSchema, openSerialPort, SerialBridge } from '@pedepronto/gateway'
+import { ALL_SERVICES, freePort, loadServices, servicesDown, servicesUp } from '@pedepronto/infra'
 import type { Command } from 'commander'
-import { Kafka, logLevel } from 'kafkajs'
 import type { CommandContext } from '../context.js'
-import { landInLake } from './demo-lake.js'
+
+const execFileAsync = promisify(execFile)
+
+import { AVR_IMAGE_ELF, provisionDevice, SIM_HARNESS, type SimBoard, startSimBoard } from './flash.js'
 
 interface DemoOptions {
   restaurants: string
@@ -24,7 +30,8 @@ interface DemoOptions {
   minutes: string
   seed: string
   keepServices?: boolean
-  bucket: string
+  board: boolean
+  lake: string
 }
 
 function int(name: string, text: string, min: number, max: number): number {
@@ -41,36 +48,31 @@ function int(name: string, text: string, min: number, max: number): number {
   return n
 }
 
-/** Reads the run's events back from Kafka (a fresh consumer group, from the beginning). */
+/**
+ * Reads the run's topics back with kcat (a Kafka client we did not write, and a fast one) and finds
+ * every event id the devices were acknowledged for.
+ */
 async function readBack(brokers: string[], topics: string[], wanted: Set<string>, timeoutMs: number) {
-  const kafka = new Kafka({ brokers, clientId: 'pedepronto-demo-verify', logLevel: logLevel.NOTHING })
-  const consumer = kafka.consumer({
-    groupId: `pedepronto-demo-verify-${Date.now()}`,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 500,
-  })
   const found = new Map<string, IngestedEvent>()
   let copies = 0
-  await consumer.connect()
-  await consumer.subscribe({ topics, fromBeginning: true })
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, timeoutMs)
-    consumer
-      .run({
-        eachMessage: async ({ message }) => {
-          const parsed = parseIngestedEvent(message.value ?? new Uint8Array())
-          if (!parsed.ok || !wanted.has(parsed.value.event_id)) return
-          copies++
-          found.set(parsed.value.event_id, parsed.value)
-          if (found.size === wanted.size) {
-            clearTimeout(timer)
-            resolve()
-          }
-        },
-      })
-      .catch(reject)
-  })
-  await consumer.disconnect()
+  for (const topic of topics) {
+    const { stdout } = await execFileAsync(
+      'kcat',
+      ['-C', '-b', brokers.join(','), '-t', topic, '-e', '-q', '-f', '%s\\n'],
+      {
+        encoding: 'utf8',
+        maxBuffer: 1 << 30,
+        timeout: timeoutMs,
+      },
+    )
+    for (const line of stdout.split('\n')) {
+      if (!line) continue
+      const parsed = parseIngestedEvent(line)
+      if (!parsed.ok || !wanted.has(parsed.value.event_id)) continue
+      copies++
+      found.set(parsed.value.event_id, parsed.value)
+    }
+  }
   return { found, copies }
 }
 
@@ -82,19 +84,29 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
     )
     .option('--restaurants <n>', 'simulated restaurants', '3')
     .option('--devices-per-restaurant <n>', 'devices per restaurant', '8')
-    .option('--rate <n>', 'orders per second across the fleet, in simulated time', '2')
+    .option('--rate <n>', 'orders per second across the fleet, in simulated time', '0.4')
     .option(
       '--minutes <n>',
       'simulated minutes of restaurant life (run as fast as acknowledgements allow)',
-      '10',
+      '20',
     )
     .option('--seed <n>', 'seed of the simulation', '42')
-    .option('--bucket <name>', 'lake bucket in the AWS emulator', 'pedepronto-lake')
+    .option('--lake <dir>', 'folder of the Parquet lake the sink writes (one sub-folder per run)', 'lake')
+    .option('--no-board', 'skip the virtual AVR board on a serial line')
     .option('--keep-services', 'leave the services running afterwards')
     .action(async (options: DemoOptions) => {
       const restaurants = int('--restaurants', options.restaurants, 1, 100)
       const perRestaurant = int('--devices-per-restaurant', options.devicesPerRestaurant, 6, 100)
-      const rate = int('--rate', options.rate, 1, 1_000)
+      const rate = Number(options.rate)
+      if (!Number.isFinite(rate) || rate <= 0 || rate > 1_000) {
+        throw new PedeProntoError(
+          'CLI_USAGE',
+          `--rate must be a number above 0 and at most 1000, got "${options.rate}"`,
+          {
+            exitCode: ExitCode.USAGE,
+          },
+        )
+      }
       const minutes = int('--minutes', options.minutes, 1, 24 * 60)
       const seed = int('--seed', options.seed, 0, 2 ** 32 - 1)
       const services = loadServices()
@@ -105,25 +117,94 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
         ctx.err(`demo: ${r.service} ${r.action} at ${r.endpoint} (${(r.readyMs / 1000).toFixed(1)} s)\n`)
       const started = up.filter((r) => r.action === 'started').map((r) => r.service)
       const work = mkdtempSync(join(tmpdir(), 'pp-demo-'))
+      // Each run gets its own topics and lake folder, so a run's numbers are that run's alone.
+      const runId = `demo${seed}x${Date.now().toString(36)}`
+      const prefix = services.config.kafka.topicPrefix
+        ? `${services.config.kafka.topicPrefix}.${runId}`
+        : runId
+      const lakeDir = join(options.lake, runId)
+      mkdirSync(lakeDir, { recursive: true })
+      const quiet = { level: 'warn' as const }
       let gateway: Gateway | undefined
+      let processor: EdgeProcessor | undefined
+      let sink: CloudSink | undefined
+      let board: SimBoard | undefined
+      let bridge: SerialBridge | undefined
       try {
-        const config = loadConfig('gateway', GatewayConfigSchema, {
-          env: {},
-          flags: {
-            'gateway.id': 'gw-demo',
-            'gateway.mqttPort': await freePort(),
-            'gateway.wsPort': 0,
-            'gateway.outboxDir': join(work, 'outbox'),
-            'gateway.rateLimitPerS': 1_000,
-            'gateway.rateLimitBurst': 5_000,
-            'kafka.brokers': services.kafkaBrokers,
-            'kafka.topicPrefix': services.config.kafka.topicPrefix,
-            'ops.port': 0,
-          },
-        })
-        gateway = new Gateway(config, { logger: createLogger('gateway', { level: 'warn' }) })
+        const common = { 'kafka.brokers': services.kafkaBrokers, 'kafka.topicPrefix': prefix, 'ops.port': 0 }
+        gateway = new Gateway(
+          loadConfig('gateway', GatewayConfigSchema, {
+            env: {},
+            flags: {
+              ...common,
+              'gateway.id': 'gw-demo',
+              'gateway.mqttPort': await freePort(),
+              'gateway.wsPort': 0,
+              'gateway.outboxDir': join(work, 'outbox'),
+              'gateway.rateLimitPerS': 1_000,
+              'gateway.rateLimitBurst': 5_000,
+            },
+          }),
+          { logger: createLogger('gateway', quiet) },
+        )
         const addresses = await gateway.start()
         ctx.err(`demo: gateway at ${addresses.mqtt}, metrics at ${addresses.ops}/metrics\n`)
+        processor = new EdgeProcessor(
+          loadConfig('process', ProcessorConfigSchema, {
+            env: {},
+            // A short rating wait so that finished orders become facts within the demo's simulated time.
+            flags: {
+              ...common,
+              'processor.groupId': `${runId}-processor`,
+              'processor.ratingTimeoutMs': 60_000,
+            },
+          }),
+          { logger: createLogger('edge-processor', quiet) },
+        )
+        await processor.start()
+        ctx.err('demo: edge processor joined its consumer group (exactly-once transactions)\n')
+        sink = new CloudSink(
+          loadConfig('sink', SinkConfigSchema, {
+            env: {},
+            flags: {
+              ...common,
+              'sink.groupId': `${runId}-sink`,
+              'sink.target': 'local',
+              'sink.localDir': lakeDir,
+              'sink.flushIntervalMs': 2_000,
+              'aws.endpoint': services.awsEndpoint,
+            },
+          }),
+          { logger: createLogger('cloud-sink', quiet), registry: createRegistry('cloud-sink') },
+        )
+        await sink.start()
+        ctx.err(`demo: cloud sink writing Parquet to ${lakeDir} (Glue and IoT shadows on the emulator)\n`)
+
+        if (options.board && existsSync(SIM_HARNESS) && existsSync(AVR_IMAGE_ELF)) {
+          const link = join(work, 'board')
+          board = await startSimBoard({ image: AVR_IMAGE_ELF, link, eeprom: join(work, 'eeprom.bin') })
+          await provisionDevice({
+            port: link,
+            deviceId: 'avr-kitchen-1',
+            restaurantId: 'rest-0001',
+            heartbeatS: 5,
+            telemetryS: 3,
+            orderS: 0,
+          })
+          bridge = new SerialBridge({
+            path: link,
+            baudRate: 115_200,
+            open: openSerialPort,
+            target: gateway,
+            logger: createLogger('serial', quiet),
+          })
+          await bridge.start()
+          ctx.err(`demo: virtual ATmega328P board (simavr) on ${board.pty}, attached over serial\n`)
+        } else if (options.board) {
+          ctx.err(
+            'demo: no virtual board (build it with `make -C firmware avr sim-harness`); MQTT devices only\n',
+          )
+        }
 
         const scenario = makeScenario({
           seed,
@@ -149,79 +230,11 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
             if (e.kind === 'event' && e.faults.length === 0) emitted.add(e.event.event_id)
           },
           progressEveryMs: 2_000,
-          onProgress: (s) =>
+          onProgress: (st) =>
             ctx.err(
-              `demo: devices ${s.connected}/${s.devices} connected, events sent ${s.sends}, acknowledged ${s.acked}, pending ${s.pending}\n`,
+              `demo: devices ${st.connected}/${st.devices} connected, events sent ${st.sends}, acknowledged ${st.acked}, pending ${st.pending}\n`,
             ),
         })
-        const topics = [KAFKA_TOPICS.orders.name, KAFKA_TOPICS.telemetry.name].map((t) =>
-          topicName(t, services.config.kafka.topicPrefix),
-        )
-        const { found, copies } = await readBack(services.kafkaBrokers, topics, emitted, 60_000)
-        const events = [...found.values()]
-        const s3 = emulatorS3(services.awsEndpoint, services.config.aws.region)
-        const lake = await landInLake(s3, options.bucket, events)
-        s3.destroy()
-
-        const placed = events.filter((e) => e.type === 'order.placed')
-        const byRestaurant = new Map<
-          string,
-          { orders: number; revenue: number; ratings: number[]; prepMs: number[] }
-        >()
-        const acceptedAt = new Map<string, number>()
-        for (const e of [...events].sort((a, b) => a.event_time - b.event_time)) {
-          const r = byRestaurant.get(e.restaurant_id) ?? { orders: 0, revenue: 0, ratings: [], prepMs: [] }
-          byRestaurant.set(e.restaurant_id, r)
-          if (e.type === 'order.placed') {
-            r.orders++
-            r.revenue += e.payload.total_cents
-          } else if (e.type === 'order.rated') {
-            r.ratings.push(e.payload.rating)
-          } else if (e.type === 'order.status_changed') {
-            if (e.payload.to === 'accepted') acceptedAt.set(e.payload.order_id, e.event_time)
-            const accepted = acceptedAt.get(e.payload.order_id)
-            if (e.payload.to === 'ready' && accepted !== undefined) r.prepMs.push(e.event_time - accepted)
-          }
-        }
-        ctx.out('\nPede Pronto Edge — demo summary\n')
-        ctx.out(
-          `  devices     ${summary.stats.devices} simulated, ${summary.stats.connects} connects, ${summary.stats.disconnects} disconnects\n`,
-        )
-        ctx.out(
-          `  events      ${summary.stats.acked} acknowledged by the gateway (PUBACK after Kafka acks=all or the outbox fsync)\n`,
-        )
-        for (const [type, n] of Object.entries(summary.ackedByType))
-          ctx.out(`              ${type.padEnd(22)} ${n}\n`)
-        ctx.out(
-          `  latency     PUBACK p50 ${summary.ackLatencyMs.p50} ms, p99 ${summary.ackLatencyMs.p99} ms\n`,
-        )
-        ctx.out(
-          `  kafka       ${found.size} of ${emitted.size} events found by id (${copies - found.size} edge duplicates)\n`,
-        )
-        ctx.out(
-          `  lake        ${lake.objects} objects, ${lake.bytes} bytes under s3://${options.bucket}/${lake.prefix}\n`,
-        )
-        ctx.out('  restaurant  orders  revenue (BRL)  mean prep (min)  mean rating\n')
-        for (const [id, r] of [...byRestaurant].sort()) {
-          const prep = r.prepMs.length
-            ? (r.prepMs.reduce((a, b) => a + b, 0) / r.prepMs.length / 60_000).toFixed(1)
-            : '—'
-          const rating = r.ratings.length
-            ? (r.ratings.reduce((a, b) => a + b, 0) / r.ratings.length).toFixed(2)
-            : '—'
-          ctx.out(
-            `  ${id.padEnd(10)}  ${String(r.orders).padStart(6)}  ${(r.revenue / 100).toFixed(2).padStart(13)}  ${prep.padStart(15)}  ${rating.padStart(11)}\n`,
-          )
-        }
-        ctx.out(
-          `  orders      ${placed.length} placed; p95 prep ${(
-            percentile(
-              [...byRestaurant.values()].flatMap((r) => r.prepMs),
-              95,
-            ) / 60_000 || 0
-          ).toFixed(1)} min\n`,
-        )
-        ctx.out(`  total       ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
         if (!summary.drained) {
           throw new PedeProntoError(
             'CLI_USAGE',
@@ -232,6 +245,55 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
             },
           )
         }
+        const topics = [KAFKA_TOPICS.orders.name, KAFKA_TOPICS.telemetry.name].map((t) =>
+          topicName(t, prefix),
+        )
+        const { found, copies } = await readBack(services.kafkaBrokers, topics, emitted, 120_000)
+        // Let the processor finish its transactions and the sink flush its files.
+        let rows = -1
+        for (let i = 0; i < 30 && rows !== sink.summary.rows; i++) {
+          rows = sink.summary.rows
+          await new Promise((r) => setTimeout(r, 3_000))
+        }
+        const boardStats = bridge?.stats
+        await bridge?.stop()
+        await board?.stop()
+        board = undefined
+        const processed = processor.stats()
+        const sunk = await sink.stop()
+        sink = undefined
+        await processor.stop()
+        processor = undefined
+        const report = await lakeReport(lakeDir)
+        const events = [...found.values()]
+        const placed = events.filter((e) => e.type === 'order.placed')
+
+        ctx.out('\nPede Pronto Edge — demo summary\n')
+        ctx.out(
+          `  devices     ${summary.stats.devices} simulated over MQTT, ${summary.stats.connects} connects${boardStats ? `; 1 AVR board over serial (${boardStats.acks} frames ACKed, ${boardStats.frameErrors} corrupt)` : ''}\n`,
+        )
+        ctx.out(
+          `  gateway     ${summary.stats.acked} events acknowledged (PUBACK after Kafka acks=all or the outbox fsync)\n`,
+        )
+        for (const [type, n] of Object.entries(summary.ackedByType))
+          ctx.out(`              ${type.padEnd(22)} ${n}\n`)
+        ctx.out(
+          `  latency     PUBACK p50 ${summary.ackLatencyMs.p50} ms, p99 ${summary.ackLatencyMs.p99} ms\n`,
+        )
+        ctx.out(
+          `  kafka       ${found.size} of ${emitted.size} events found by id (${copies - found.size} edge duplicates); ${placed.length} orders placed\n`,
+        )
+        ctx.out(
+          `  processor   ${processed.eventsIn} events in, ${processed.duplicates} duplicates dropped; facts ${processed.outputs.fact}, KPI windows ${processed.outputs.kpi}, alerts ${processed.outputs.alert}, "order ready" commands ${processed.outputs.command}\n`,
+        )
+        ctx.out(
+          `  lake        ${sunk.files} Parquet files, ${sunk.rows} rows, ${sunk.rejected} rejected, ${sunk.bytes} bytes in ${lakeDir}\n`,
+        )
+        ctx.out(`  total       ${((Date.now() - t0) / 1000).toFixed(1)} s\n\n`)
+        ctx.out(report)
+        ctx.out(
+          `\nquery it yourself: pedepronto lake query --dir ${join(lakeDir, 'lake')} "SELECT restaurant_id, count(*) FROM order_facts GROUP BY 1"\n`,
+        )
         if (found.size < emitted.size) {
           throw new PedeProntoError(
             'CLI_USAGE',
@@ -242,6 +304,10 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
           )
         }
       } finally {
+        await bridge?.stop().catch(() => undefined)
+        await board?.stop().catch(() => undefined)
+        await sink?.stop().catch(() => undefined)
+        await processor?.stop().catch(() => undefined)
         await gateway?.stop()
         rmSync(work, { recursive: true, force: true })
         if (!options.keepServices && started.length > 0) {
