@@ -5,20 +5,11 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '@pedepronto/infra'
 import { Aedes } from 'aedes'
 import { connect, type MqttClient } from 'mqtt'
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const a = server.address()
-      const port = typeof a === 'object' && a ? a.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort }
 
 async function waitFor(
   check: () => boolean | Promise<boolean>,

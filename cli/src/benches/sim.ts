@@ -5,24 +5,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BenchDefinition, ExitCode, PedeProntoError, round } from '@pedepronto/common'
 import { MqttTransport, makeScenario, runLive } from '@pedepronto/device-sim'
-import { freePort } from '@pedepronto/infra'
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = new Socket()
-    s.once('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once('error', () => resolve(false))
-    s.connect(port, '127.0.0.1')
-  })
-}
+import { freePort, portOpen } from '@pedepronto/infra'
 
 async function startMosquitto(dir: string, port: number): Promise<ChildProcess> {
   const conf = join(dir, 'mosquitto.conf')
@@ -44,7 +31,7 @@ async function startMosquitto(dir: string, port: number): Promise<ChildProcess> 
   const proc = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' })
   const end = Date.now() + 10_000
   while (Date.now() < end) {
-    if (await portOpen(port)) return proc
+    if (await portOpen('127.0.0.1', port)) return proc
     if (proc.exitCode !== null) break
     await new Promise((r) => setTimeout(r, 50))
   }
