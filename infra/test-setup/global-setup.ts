@@ -17,9 +17,19 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const services = loadServices()
   const t0 = Date.now()
-  const results = await servicesUp(services, ALL_SERVICES, (line) =>
-    process.stderr.write(`[services] ${line}\n`),
-  )
+  // What already ran is the developer's; only what this run starts is ours to stop.
+  const runningBefore = new Set(ALL_SERVICES.filter((name) => services[name].pid() !== undefined))
+  let results: Awaited<ReturnType<typeof servicesUp>>
+  try {
+    results = await servicesUp(services, ALL_SERVICES, (line) => process.stderr.write(`[services] ${line}\n`))
+  } catch (error) {
+    // One service failed to start: leave none of those we started behind.
+    await servicesDown(
+      services,
+      ALL_SERVICES.filter((name) => !runningBefore.has(name)),
+    ).catch(() => undefined)
+    throw error
+  }
   for (const r of results) {
     process.stderr.write(`[services] ${r.service} ${r.action} at ${r.endpoint}, ready in ${r.readyMs} ms\n`)
   }

@@ -266,12 +266,38 @@ export class LocalKafka {
  */
 export async function kafkaRoundTrip(brokers: string[], timeoutMs = 60_000): Promise<{ ms: number }> {
   const t0 = Date.now()
+  const deadline = t0 + timeoutMs
+  let lastError: unknown
+  // Right after a (re)start a broker can answer before its partitions are led
+  // (UNKNOWN_TOPIC_OR_PARTITION, NOT_COORDINATOR): retry the whole round trip until the deadline.
+  while (Date.now() < deadline) {
+    try {
+      await roundTripOnce(brokers, deadline - Date.now())
+      return { ms: Date.now() - t0 }
+    } catch (error) {
+      lastError = error
+      await new Promise((r) => setTimeout(r, 500))
+    }
+  }
+  throw new PedeProntoError(
+    'SVC_KAFKA_UNREACHABLE',
+    `Kafka at ${brokers.join(',')} did not complete a create/produce/consume round trip within ${timeoutMs} ms${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+    {
+      canRetry: true,
+      exitCode: ExitCode.UNAVAILABLE,
+      hint: 'start the local services with `pedepronto services up`, or set PEDEPRONTO_KAFKA_BROKERS to a reachable Kafka',
+      cause: lastError,
+    },
+  )
+}
+
+async function roundTripOnce(brokers: string[], timeoutMs: number): Promise<void> {
   const kafka = new Kafka({
     brokers,
     clientId: 'pedepronto-readiness',
     logLevel: logLevel.NOTHING,
     connectionTimeout: 3_000,
-    retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 },
+    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2_000 },
   })
   const topic = `__pp_ready_${randomBytes(4).toString('hex')}`
   const admin = kafka.admin()
@@ -307,19 +333,8 @@ export async function kafkaRoundTrip(brokers: string[], timeoutMs = 60_000): Pro
       attempt(),
       new Promise((_, reject) => {
         timer = setTimeout(
-          () =>
-            reject(
-              new PedeProntoError(
-                'SVC_KAFKA_UNREACHABLE',
-                `Kafka at ${brokers.join(',')} did not complete a create/produce/consume round trip within ${timeoutMs} ms`,
-                {
-                  canRetry: true,
-                  exitCode: ExitCode.UNAVAILABLE,
-                  hint: 'start the local services with `pedepronto services up`, or set PEDEPRONTO_KAFKA_BROKERS to a reachable Kafka',
-                },
-              ),
-            ),
-          timeoutMs,
+          () => reject(new Error(`no round trip within ${timeoutMs} ms`)),
+          Math.max(timeoutMs, 1),
         )
       }),
     ])
@@ -330,7 +345,6 @@ export async function kafkaRoundTrip(brokers: string[], timeoutMs = 60_000): Pro
     await admin.deleteTopics({ topics: [topic], timeout: 5_000 }).catch(() => undefined)
     await admin.disconnect().catch(() => undefined)
   }
-  return { ms: Date.now() - t0 }
 }
 
 /** Folders in the jar cache, for `status`. */
