@@ -35,3 +35,8 @@ fi
 
 echo "setup: building TypeScript (tsc -b)"
 npx tsc -b
+
+# The virtual AVR board for the demo and the HIL test (the tests build it too; this is a head start).
+if command -v avr-gcc >/dev/null && [[ -f /usr/include/simavr/sim_avr.h ]]; then
+  make -s -C firmware avr sim-harness >/dev/null 2>&1 || echo "setup: firmware build failed; run \`make -C firmware avr sim-harness\` to see why (the demo runs without the board)"
+fi

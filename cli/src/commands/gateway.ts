@@ -4,7 +4,7 @@
  * were promised is made durable, then a summary.
  */
 
-import { configLeaves, createLogger, ExitCode, loadConfig, PedeProntoError } from '@pedepronto/common'
+import { createLogger, ExitCode, loadConfig, PedeProntoError } from '@pedepronto/common'
 import {
   Gateway,
   type GatewayConfig,
@@ -12,33 +12,13 @@ import {
   openSerialPort,
   SerialBridge,
 } from '@pedepronto/gateway'
-import { type Command, Option } from 'commander'
+import type { Command } from 'commander'
+import { addSchemaFlags, schemaFlags } from '../config-flags.js'
 import type { CommandContext } from '../context.js'
 
 interface GatewayOptions {
   config?: string
   [flag: string]: unknown
-}
-
-/** Every schema key becomes a flag: `gateway.mqttPort` → `--gateway-mqtt-port`. */
-function addConfigFlags(cmd: Command): Command {
-  for (const leaf of configLeaves(GatewayConfigSchema)) {
-    cmd.addOption(new Option(`${leaf.flag} <value>`, `${leaf.description} (env ${leaf.env})`))
-  }
-  return cmd
-}
-
-function flagsFrom(options: GatewayOptions): Record<string, unknown> {
-  const flags: Record<string, unknown> = {}
-  for (const leaf of configLeaves(GatewayConfigSchema)) {
-    const camel = leaf.flag
-      .slice(2)
-      .split('-')
-      .map((p, i) => (i === 0 ? p : p.charAt(0).toUpperCase() + p.slice(1)))
-      .join('')
-    if (options[camel] !== undefined) flags[leaf.key] = options[camel]
-  }
-  return flags
 }
 
 async function runGateway(
@@ -116,9 +96,9 @@ export function addGatewayCommand(program: Command, ctx: CommandContext): void {
       'after',
       '\nEvery configuration key is also a flag and an environment variable; see README, "Configuration".',
     )
-  addConfigFlags(cmd).action(async (options: GatewayOptions) => {
+  addSchemaFlags(cmd, GatewayConfigSchema).action(async (options: GatewayOptions) => {
     const config = loadConfig('gateway', GatewayConfigSchema, {
-      flags: flagsFrom(options),
+      flags: schemaFlags(options, GatewayConfigSchema),
       file: options.config,
     })
     await runGateway(config, config.gateway.serialPorts, 115_200, ctx)
@@ -134,19 +114,21 @@ export function addAttachCommand(program: Command, ctx: CommandContext): void {
     .argument('<ports...>', 'serial device paths, e.g. /dev/ttyUSB0 /dev/pts/3')
     .option('--baud <rate>', 'baud rate', '115200')
     .option('--config <file>', 'JSON configuration file')
-  addConfigFlags(cmd).action(async (ports: string[], options: GatewayOptions & { baud: string }) => {
-    const baud = Number(options.baud)
-    if (!Number.isInteger(baud) || baud < 300 || baud > 4_000_000) {
-      throw new PedeProntoError(
-        'CLI_USAGE',
-        `--baud must be an integer from 300 to 4000000, got "${options.baud}"`,
-        { exitCode: ExitCode.USAGE },
-      )
-    }
-    const config = loadConfig('gateway', GatewayConfigSchema, {
-      flags: { ...flagsFrom(options), 'gateway.brokerEnabled': false },
-      file: options.config,
-    })
-    await runGateway(config, [...config.gateway.serialPorts, ...ports], baud, ctx)
-  })
+  addSchemaFlags(cmd, GatewayConfigSchema).action(
+    async (ports: string[], options: GatewayOptions & { baud: string }) => {
+      const baud = Number(options.baud)
+      if (!Number.isInteger(baud) || baud < 300 || baud > 4_000_000) {
+        throw new PedeProntoError(
+          'CLI_USAGE',
+          `--baud must be an integer from 300 to 4000000, got "${options.baud}"`,
+          { exitCode: ExitCode.USAGE },
+        )
+      }
+      const config = loadConfig('gateway', GatewayConfigSchema, {
+        flags: { ...schemaFlags(options, GatewayConfigSchema), 'gateway.brokerEnabled': false },
+        file: options.config,
+      })
+      await runGateway(config, [...config.gateway.serialPorts, ...ports], baud, ctx)
+    },
+  )
 }

@@ -4,22 +4,15 @@
  * commands. `/healthz`, `/readyz`, `/metrics` on the ops port; a status line every 10 s on stderr;
  * SIGINT/SIGTERM drain (the running transaction commits, the groups are left) and a summary.
  */
-import { configLeaves, createLogger, loadConfig } from '@pedepronto/common'
+import { createLogger, loadConfig } from '@pedepronto/common'
 import { EdgeProcessor, ProcessorConfigSchema } from '@pedepronto/edge-processor'
-import { type Command, Option } from 'commander'
+import type { Command } from 'commander'
+import { addSchemaFlags, schemaFlags } from '../config-flags.js'
 import type { CommandContext } from '../context.js'
 
 interface ProcessOptions {
   config?: string
   [flag: string]: unknown
-}
-
-function camelOfFlag(flag: string): string {
-  return flag
-    .slice(2)
-    .split('-')
-    .map((p, i) => (i === 0 ? p : p.charAt(0).toUpperCase() + p.slice(1)))
-    .join('')
 }
 
 export function addProcessCommand(program: Command, ctx: CommandContext): void {
@@ -33,16 +26,9 @@ export function addProcessCommand(program: Command, ctx: CommandContext): void {
       'after',
       '\nEvery configuration key is also a flag and an environment variable; see README, "Configuration".',
     )
-  // Every schema key becomes a flag: `processor.windowMs` → `--processor-window-ms`.
-  for (const leaf of configLeaves(ProcessorConfigSchema)) {
-    cmd.addOption(new Option(`${leaf.flag} <value>`, `${leaf.description} (env ${leaf.env})`))
-  }
+  addSchemaFlags(cmd, ProcessorConfigSchema)
   cmd.action(async (options: ProcessOptions) => {
-    const flags: Record<string, unknown> = {}
-    for (const leaf of configLeaves(ProcessorConfigSchema)) {
-      const v = options[camelOfFlag(leaf.flag)]
-      if (v !== undefined) flags[leaf.key] = v
-    }
+    const flags = schemaFlags(options, ProcessorConfigSchema)
     const config = loadConfig('process', ProcessorConfigSchema, { flags, file: options.config })
     const logger = createLogger('edge-processor')
     const processor = new EdgeProcessor(config, { logger })

@@ -3,8 +3,9 @@
  * /metrics, a status line, and a graceful drain on SIGINT/SIGTERM followed by a summary.
  */
 import { CloudSink, type SinkConfig, SinkConfigSchema } from '@pedepronto/cloud-sink'
-import { configLeaves, createLogger, createRegistry, loadConfig, OpsServer } from '@pedepronto/common'
-import { type Command, Option } from 'commander'
+import { createLogger, createRegistry, loadConfig, OpsServer } from '@pedepronto/common'
+import type { Command } from 'commander'
+import { addSchemaFlags, schemaFlags } from '../config-flags.js'
 import type { CommandContext } from '../context.js'
 
 interface SinkOptions {
@@ -12,28 +13,15 @@ interface SinkOptions {
   [flag: string]: unknown
 }
 
-function camel(flag: string): string {
-  return flag
-    .slice(2)
-    .split('-')
-    .map((p, i) => (i === 0 ? p : p.charAt(0).toUpperCase() + p.slice(1)))
-    .join('')
-}
-
-export function sinkFlagsFrom(options: Record<string, unknown>): Record<string, unknown> {
-  const flags: Record<string, unknown> = {}
-  for (const leaf of configLeaves(SinkConfigSchema)) {
-    const v = options[camel(leaf.flag)]
-    if (v !== undefined) flags[leaf.key] = v
-  }
-  return flags
+export function sinkFlagsFrom(options: SinkOptions): Record<string, unknown> {
+  return schemaFlags(options, SinkConfigSchema)
 }
 
 export function addSinkConfigFlags(cmd: Command): Command {
-  for (const leaf of configLeaves(SinkConfigSchema)) {
-    cmd.addOption(new Option(`${leaf.flag} <value>`, `${leaf.description} (env ${leaf.env})`))
-  }
-  return cmd.option('--config <file>', 'JSON configuration file (keys as in the README table)')
+  return addSchemaFlags(cmd, SinkConfigSchema).option(
+    '--config <file>',
+    'JSON configuration file (keys as in the README table)',
+  )
 }
 
 export function loadSinkConfig(options: SinkOptions): SinkConfig {
