@@ -195,7 +195,16 @@ export class EdgeProcessor {
     }
     const orders = topicName(KAFKA_TOPICS.orders.name, prefix)
     const telemetry = topicName(KAFKA_TOPICS.telemetry.name, prefix)
-    const meta = await admin.fetchTopicMetadata({ topics: [orders, repartition] })
+    // Right after creation a topic's metadata may still be "not hosted here": retry briefly.
+    let meta: Awaited<ReturnType<Admin['fetchTopicMetadata']>> | undefined
+    for (let attempt = 1; meta === undefined; attempt++) {
+      try {
+        meta = await admin.fetchTopicMetadata({ topics: [orders, repartition] })
+      } catch (error) {
+        if (attempt >= 10) throw error
+        await new Promise((r) => setTimeout(r, 300 * attempt))
+      }
+    }
     const ordersPartitions = meta.topics.find((t) => t.name === orders)!.partitions.length
     const repartitionPartitions = meta.topics.find((t) => t.name === repartition)!.partitions.length
     const core: CoreConfig = { ...c.processor }
