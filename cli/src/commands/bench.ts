@@ -8,6 +8,7 @@ import {
   PedeProntoError,
   runBench,
 } from '@pedepronto/common'
+import { ALL_SERVICES, loadServices, servicesDown } from '@pedepronto/infra'
 import type { Command } from 'commander'
 import { BENCHES } from '../benches/index.js'
 import type { CommandContext } from '../context.js'
@@ -46,18 +47,28 @@ export function addBenchCommand(program: Command, ctx: CommandContext): void {
       }
       const log = createLogger('bench')
       const reports: BenchReport[] = []
-      for (const definition of selected) {
-        ctx.err(`bench ${definition.name}: ${definition.description}${options.quick ? ' (quick)' : ''}\n`)
-        const report = await runBench(definition, { quick: Boolean(options.quick), log })
-        reports.push(report)
-        for (const f of report.figures)
-          ctx.out(
-            `${report.bench.padEnd(10)} ${f.name.padEnd(36)} ${String(f.value).padStart(12)} ${f.unit}\n`,
-          )
-        if (report.ratio !== undefined)
-          ctx.out(
-            `${report.bench.padEnd(10)} ${'ratio to baseline'.padEnd(36)} ${String(report.ratio).padStart(12)} ×\n`,
-          )
+      // Benches start the services they need; whatever was not running before is stopped after.
+      const services = loadServices()
+      const runningBefore = new Set(ALL_SERVICES.filter((name) => services[name].pid() !== undefined))
+      try {
+        for (const definition of selected) {
+          ctx.err(`bench ${definition.name}: ${definition.description}${options.quick ? ' (quick)' : ''}\n`)
+          const report = await runBench(definition, { quick: Boolean(options.quick), log })
+          reports.push(report)
+          for (const f of report.figures)
+            ctx.out(
+              `${report.bench.padEnd(10)} ${f.name.padEnd(36)} ${String(f.value).padStart(12)} ${f.unit}\n`,
+            )
+          if (report.ratio !== undefined)
+            ctx.out(
+              `${report.bench.padEnd(10)} ${'ratio to baseline'.padEnd(36)} ${String(report.ratio).padStart(12)} ×\n`,
+            )
+        }
+      } finally {
+        const startedByBenches = ALL_SERVICES.filter(
+          (name) => !runningBefore.has(name) && services[name].pid() !== undefined,
+        )
+        if (startedByBenches.length > 0) await servicesDown(services, startedByBenches)
       }
       if (options.json) {
         mkdirSync(dirname(options.json), { recursive: true })
