@@ -1,6 +1,6 @@
 // Shared pieces of the pure core: the output union, event-time timers and the de-duplication store.
 // No sockets, no clocks (STYLE.md §2): every decision is a function of the partition's input sequence.
-import type { OrderReadyCommand } from '@pedepronto/contracts'
+import type { IngestedEvent, OrderReadyCommand } from '@pedepronto/contracts'
 import type { Alert, Contribution, LateEvent, OrderFact, RestaurantKpi, WatermarkMarker } from '../schemas.js'
 
 export type Output =
@@ -168,4 +168,31 @@ export interface CoreCounters {
 
 export function newCounters(): CoreCounters {
   return { eventsIn: 0, duplicates: 0, invalid: 0, tooOld: 0, lateRatings: 0 }
+}
+
+/**
+ * The first step of every task for one input record: a value that did not parse (null) is counted
+ * invalid, an event older than the dedup horizon behind the watermark is counted too old, an event
+ * id seen before is counted a duplicate; anything else is returned to be applied.
+ */
+export function admit(
+  event: IngestedEvent | null,
+  dedup: DedupStore,
+  watermark: number,
+  counters: Pick<CoreCounters, 'invalid' | 'eventsIn' | 'tooOld' | 'duplicates'>,
+): IngestedEvent | null {
+  if (event === null) {
+    counters.invalid++
+    return null
+  }
+  counters.eventsIn++
+  if (dedup.tooOld(event.event_time, watermark)) {
+    counters.tooOld++
+    return null
+  }
+  if (!dedup.firstSeen(event.event_id, event.event_time)) {
+    counters.duplicates++
+    return null
+  }
+  return event
 }

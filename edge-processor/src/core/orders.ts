@@ -27,6 +27,7 @@ import {
 } from '@pedepronto/contracts'
 import type { Contribution, ContributionKind, FactEndStatus, OrderFact } from '../schemas.js'
 import {
+  admit,
   type CoreConfig,
   type CoreCounters,
   DedupStore,
@@ -113,21 +114,10 @@ export class OrdersTask {
   }
 
   /** One input record; `null` is a value that did not parse as an ingested event (counted, skipped). */
-  process(event: IngestedEvent | null): Output[] {
-    if (event === null) {
-      this.counters.invalid++
-      return []
-    }
-    this.counters.eventsIn++
+  process(input: IngestedEvent | null): Output[] {
     const wmBefore = this.#wm.value
-    if (this.#dedup.tooOld(event.event_time, wmBefore)) {
-      this.counters.tooOld++
-      return []
-    }
-    if (!this.#dedup.firstSeen(event.event_id, event.event_time)) {
-      this.counters.duplicates++
-      return []
-    }
+    const event = admit(input, this.#dedup, wmBefore, this.counters)
+    if (event === null) return []
     const out: Output[] = []
     switch (event.type) {
       case 'order.placed':

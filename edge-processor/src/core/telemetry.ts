@@ -4,6 +4,7 @@
  */
 import type { IngestedEvent, Sensor } from '@pedepronto/contracts'
 import {
+  admit,
   type CoreConfig,
   type CoreCounters,
   DedupStore,
@@ -50,20 +51,9 @@ export class TelemetryTask {
     return this.#wm.value
   }
 
-  process(event: IngestedEvent | null): Output[] {
-    if (event === null) {
-      this.counters.invalid++
-      return []
-    }
-    this.counters.eventsIn++
-    if (this.#dedup.tooOld(event.event_time, this.#wm.value)) {
-      this.counters.tooOld++
-      return []
-    }
-    if (!this.#dedup.firstSeen(event.event_id, event.event_time)) {
-      this.counters.duplicates++
-      return []
-    }
+  process(input: IngestedEvent | null): Output[] {
+    const event = admit(input, this.#dedup, this.#wm.value, this.counters)
+    if (event === null) return []
     const out: Output[] = []
     if (event.type === 'device.telemetry') {
       const { sensor, value, unit } = event.payload
