@@ -2,6 +2,8 @@
  * The fault-test helper itself: a scratch broker is SIGKILLed mid-life and restarted, and every
  * record acknowledged with acks=all before the kill is still there afterwards.
  */
+
+import { createTopicsReady } from '@pedepronto/common'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { isAlive, type ScratchKafka, startScratchKafka, uniqueName } from '../src/index.js'
@@ -26,7 +28,7 @@ describe('startScratchKafka', () => {
     const admin = kafka.admin()
     await admin.connect()
     const topic = uniqueName('t-kill')
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true })
+    await createTopicsReady(admin, [{ topic, numPartitions: 2 }])
     const producer = kafka.producer({ idempotent: true })
     await producer.connect()
     await producer.send({

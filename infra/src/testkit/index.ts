@@ -15,6 +15,7 @@ import {
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3'
+import { createTopicsReady } from '@pedepronto/common'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { servicePaths, servicesHome } from '../paths.js'
 import { ensureKafkaJars, LocalKafka } from '../services/kafka.js'
@@ -42,15 +43,15 @@ export async function createTestTopics(brokers: string[], specs: TopicSpec[]): P
   const kafka = new Kafka({ brokers, clientId: 'pedepronto-testkit', logLevel: logLevel.NOTHING })
   const admin = kafka.admin()
   await admin.connect()
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: specs.map((s) => ({
+  await createTopicsReady(
+    admin,
+    specs.map((s) => ({
       topic: s.name,
       numPartitions: s.partitions ?? 1,
       replicationFactor: 1,
       configEntries: Object.entries(s.config ?? {}).map(([name, value]) => ({ name, value })),
     })),
-  })
+  )
   return {
     names: specs.map((s) => s.name),
     admin,
