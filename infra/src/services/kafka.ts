@@ -142,12 +142,23 @@ function javaArgs(paths: ServicePaths, options: LocalKafkaOptions, main: string,
   ]
 }
 
+/**
+ * A cluster id is 16 random bytes in URL-safe base64 without padding (KIP-500). Like Kafka's own
+ * Uuid.randomUuid, never one that starts with '-': the storage tool's argument parser would read it
+ * as an option ("argument --cluster-id/-t: expected one argument"), 1 start in 64.
+ */
+export function newClusterId(random: (n: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
+}
+
 /** Formats the KRaft storage once (first start); later starts keep the data. */
 function ensureFormatted(paths: ServicePaths, options: LocalKafkaOptions): void {
   if (existsSync(join(paths.kafkaData, 'meta.properties'))) return
   mkdirSync(paths.kafkaData, { recursive: true })
-  // A cluster id is 16 random bytes in URL-safe base64 without padding (KIP-500).
-  const clusterId = randomBytes(16).toString('base64url')
+  const clusterId = newClusterId()
   const result = spawnSync(
     'java',
     javaArgs(paths, options, 'kafka.tools.StorageTool', [
