@@ -323,7 +323,10 @@ export class FleetSimulation {
     if (CUSTOMER_KINDS.has(kind) && this.scenario.ratePerS > 0 && customers > 0) {
       // Superposed Poisson processes are Poisson: each customer device gets an equal share.
       const perMs = this.scenario.ratePerS / customers / 1000
+      const closesAt = this.scenario.startMs + (this.scenario.ordersUntilMs ?? this.scenario.durationMs)
       const arrive = () => {
+        // After the last order time the restaurant keeps working: open orders finish, nothing new.
+        if (this.#now > closesAt) return
         this.#placeOrder(st)
         this.#after(Math.max(1, Math.round(-Math.log(1 - st.random()) / perMs)), arrive)
       }

@@ -61,6 +61,8 @@ export interface LiveRunOptions {
   onProgress?: (stats: LiveStats) => void
   /** Every emission as it is handed to a device (tests record the stream). */
   onEmission?: (e: Emission) => void
+  /** Every acknowledgement (PUBACK or serial ACK) with the event's id and its latency from first send. */
+  onAcked?: (eventId: string, type: string, latencyMs: number) => void
   onCommand?: (spec: DeviceSpec, outcome: string, payload: Uint8Array) => void
   signal?: AbortSignal
   log?: Logger
@@ -174,6 +176,7 @@ export async function runLive(options: LiveRunOptions): Promise<LiveSummary> {
         onAcked: (item, latency) => {
           stats.acked++
           ackedByType[item.type] = (ackedByType[item.type] ?? 0) + 1
+          o.onAcked?.(item.eventId, item.type, latency)
           if (latency > maxLatency) maxLatency = latency
           // Reservoir sampling keeps percentiles honest on long runs with bounded memory.
           latencySeen++

@@ -124,6 +124,11 @@ export interface Scenario {
   /** Mean order arrivals per second across the fleet (Poisson). */
   ratePerS: number
   durationMs: number
+  /**
+   * Virtual ms after the start when customers stop placing orders (default: the whole duration). A
+   * run that must see every order finish ends with a quiet stretch: kitchens, pagers and ratings go on.
+   */
+  ordersUntilMs?: number
   /** Virtual epoch ms at which the run starts (fixed by default so a seed gives one stream). */
   startMs: number
   behaviour: Behaviour
@@ -144,6 +149,7 @@ export function makeScenario(
     firstRestaurant: partial.firstRestaurant ?? 0,
     ratePerS: partial.ratePerS ?? 1,
     durationMs: partial.durationMs ?? 60_000,
+    ...(partial.ordersUntilMs === undefined ? {} : { ordersUntilMs: partial.ordersUntilMs }),
     startMs: partial.startMs ?? DEFAULT_START_MS,
     behaviour: parseBehaviour(behaviour),
     faults: partial.faults ?? defaultFaults(),
