@@ -125,6 +125,8 @@ export interface SimCounters {
     ready: number
     pickedUp: number
     rated: number
+    /** Ready orders whose customer was never paged and walked up after `pagePatienceS`. */
+    unpaged: number
   }
   commands: { received: number; acknowledged: number; expired: number; ignored: number }
 }
@@ -136,6 +138,8 @@ interface OrderState {
   notify: number | undefined
   status: OrderStatus
   placedAt: number
+  /** The customer's pager or app showed "order ready" (pickupTrigger command). */
+  paged?: boolean
 }
 
 interface DeviceState {
@@ -208,7 +212,7 @@ export class FleetSimulation {
         disconnect: 0,
         serial_noise: 0,
       },
-      orders: { placed: 0, cancelled: 0, rejected: 0, ready: 0, pickedUp: 0, rated: 0 },
+      orders: { placed: 0, cancelled: 0, rejected: 0, ready: 0, pickedUp: 0, rated: 0, unpaged: 0 },
       commands: { received: 0, acknowledged: 0, expired: 0, ignored: 0 },
     }
     this.#state = this.devices.map((spec) => {
@@ -290,7 +294,13 @@ export class FleetSimulation {
     }
     this.counters.commands.acknowledged++
     const order = this.#orders.get(command.payload.order_id)
-    if (this.#b.pickupTrigger === 'command' && order !== undefined && order.status === 'ready') {
+    if (
+      this.#b.pickupTrigger === 'command' &&
+      order !== undefined &&
+      order.status === 'ready' &&
+      !order.paged
+    ) {
+      order.paged = true
       this.#at(Math.max(atMs, this.#now), () => this.#startPickup(st, order))
     }
     return 'acknowledged'
@@ -496,9 +506,16 @@ export class FleetSimulation {
           if (order.status !== 'preparing') return
           this.#transition(k, order, 'ready')
           this.counters.orders.ready++
+          const n = order.notify === undefined ? k : this.#state[order.notify]!
           if (b.pickupTrigger === 'sim') {
-            const n = order.notify === undefined ? k : this.#state[order.notify]!
             this.#after(50, () => this.#startPickup(n, order))
+          } else {
+            // Never paged: after a while the customer walks up to the counter anyway (counted).
+            this.#after(b.pagePatienceS * 1000, () => {
+              if (order.status !== 'ready' || order.paged) return
+              this.counters.orders.unpaged++
+              this.#startPickup(n, order)
+            })
           }
         })
       })

@@ -67,6 +67,8 @@ export const BehaviourSchema = Type.Object(
     ratingTime: DistributionSchema,
     /** sim: the kitchen's `ready` triggers pickup; command: pagers wait for a real order.ready command. */
     pickupTrigger: Type.Union([Type.Literal('sim'), Type.Literal('command')], { default: 'sim' }),
+    /** With pickupTrigger command: how long a customer waits for the page before walking up anyway. */
+    pagePatienceS: Type.Number({ minimum: 1, maximum: 86_400, default: 300 }),
     heartbeatIntervalS: Type.Number({ minimum: 1, maximum: 3600, default: 30 }),
     telemetryIntervalS: Type.Number({ minimum: 1, maximum: 3600, default: 10 }),
     /** Standard deviation of the per-device clock skew. */
@@ -107,6 +109,7 @@ export function defaultBehaviour(): Behaviour {
     cancelTime: { dist: 'exponential', meanS: 60 },
     ratingTime: { dist: 'lognormal', medianS: 300, sigma: 0.7 },
     pickupTrigger: 'sim',
+    pagePatienceS: 300,
     heartbeatIntervalS: 30,
     telemetryIntervalS: 10,
     clockSkewSdMs: 400,

@@ -185,7 +185,8 @@ describe('FleetSimulation (pure, virtual time)', () => {
       devicesPerRestaurant: 8,
       ratePerS: 0.2,
       durationMs: 30 * 60_000,
-      behaviour: { pickupTrigger: 'command' },
+      // Customers who would wait all day for their page: no command, no pickup.
+      behaviour: { pickupTrigger: 'command', pagePatienceS: 86_400 },
     })
     const idle = new FleetSimulation(cmdScenario)
     const all = events(idle.all())
@@ -225,5 +226,33 @@ describe('FleetSimulation (pure, virtual time)', () => {
       picked.map((e) => (e.event.type === 'order.status_changed' ? e.event.payload.order_id : '')),
     ).toEqual([orderId])
     expect(sim.counters.commands).toEqual({ received: 2, acknowledged: 1, expired: 1, ignored: 0 })
+  })
+
+  it('in command mode, a customer never paged walks up after pagePatienceS (and is counted)', () => {
+    const sim = new FleetSimulation(
+      makeScenario({
+        seed: 5,
+        restaurants: 1,
+        devicesPerRestaurant: 8,
+        ratePerS: 0.2,
+        durationMs: 30 * 60_000,
+        behaviour: { pickupTrigger: 'command', pagePatienceS: 120 },
+      }),
+    )
+    const all = events(sim.all())
+    const readyAt = new Map<string, number>()
+    for (const e of all) {
+      if (e.event.type !== 'order.status_changed') continue
+      const p = e.event.payload
+      if (p.to === 'ready') readyAt.set(p.order_id, e.at)
+      if (p.to === 'picked_up') {
+        // Walked up after the patience plus the pickup delay, never before it.
+        expect(e.at - (readyAt.get(p.order_id) ?? e.at)).toBeGreaterThanOrEqual(120_000)
+      }
+    }
+    expect(sim.counters.orders.pickedUp).toBeGreaterThan(0)
+    // Every pickup was an unpaged walk-up; a few walk-ups are still on their way when the run ends.
+    expect(sim.counters.orders.unpaged).toBeGreaterThanOrEqual(sim.counters.orders.pickedUp)
+    expect(sim.counters.orders.unpaged).toBeLessThanOrEqual(sim.counters.orders.ready)
   })
 })

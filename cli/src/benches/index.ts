@@ -1,4 +1,6 @@
 import type { BenchDefinition } from '@pedepronto/common'
+import { e2eBench } from './e2e.js'
+import { faultsBench } from './faults.js'
 import { gatewayBench } from './gateway.js'
 import { outboxBench } from './outbox.js'
 import { processorBench } from './processor.js'
@@ -16,4 +18,6 @@ export const BENCHES: readonly BenchDefinition[] = [
   serialBench,
   processorBench,
   sinkBench,
+  e2eBench,
+  faultsBench,
 ]

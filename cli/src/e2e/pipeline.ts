@@ -326,6 +326,15 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
 
     const expectedCommands = lake.readyOrders.filter((id) => placedOrders.has(id))
     const missing = expectedCommands.filter((id) => !delivered.has(id))
+    if (missing.length > 0) {
+      // When (wall seconds into phase 1) the orders whose pager never heard were ready: says which fault.
+      const at = missing
+        .map((id) => ((lake.readyAt.get(id) ?? 0) - scenario.startMs) / o.speed / 1000)
+        .sort((a, b) => a - b)
+      o.log(
+        `${missing.length} "order ready" commands never reached their pager; ready at ${at.map((s) => s.toFixed(1)).join(', ')} s into phase 1`,
+      )
+    }
     const latencies: number[] = []
     for (const [orderId, ratingId] of ratingOf) {
       const seen = factsSeen.get(orderId)

@@ -34,8 +34,9 @@ export interface LakeCheck {
   facts: { rows: number; duplicated: string[]; missing: string[]; mismatches: string[] }
   kpis: { rows: number; duplicated: number; compared: number; mismatches: string[] }
   alerts: { rows: number; duplicated: number }
-  /** Orders that reached `ready` (each owes its pager an "order ready" command). */
+  /** Orders that reached `ready` (each owes its pager an "order ready" command), with the event time. */
   readyOrders: string[]
+  readyAt: Map<string, number>
   /** Orders whose fact carries a rating. */
   ratedOrders: Set<string>
 }
@@ -263,6 +264,7 @@ export async function checkLake(input: LakeCheckInput): Promise<LakeCheck> {
   const alertIds = await q(dir, 'SELECT alert_id, count(*) FROM alerts GROUP BY 1 HAVING count(*) > 1')
 
   const readyOrders = [...orders].filter(([, o]) => o.status.has('ready')).map(([id]) => id)
+  const readyAt = new Map(readyOrders.map((id) => [id, orders.get(id)?.status.get('ready') ?? 0]))
   return {
     rows,
     rawDistinct: raw.size,
@@ -278,6 +280,7 @@ export async function checkLake(input: LakeCheckInput): Promise<LakeCheck> {
     },
     alerts: { rows: rows.alerts ?? 0, duplicated: alertIds.length },
     readyOrders,
+    readyAt,
     ratedOrders,
   }
 }
