@@ -281,21 +281,33 @@ export class EdgeProcessor {
       kafka,
       admin,
       groupId: c.processor.groupId,
-      topics: [orders, telemetry],
+      topics: [orders],
       logger: this.#logger.child({ stage: 'orders' }),
       hooks,
       route,
-      createTask: (topic, partition) =>
-        topic === orders
-          ? ordersStageTask(new OrdersTask({ config: core, partition, partitions: ordersPartitions }))
-          : telemetryStageTask(new TelemetryTask(core)),
+      createTask: (_topic, partition) =>
+        ordersStageTask(new OrdersTask({ config: core, partition, partitions: ordersPartitions })),
     })
-    this.#stages = [kpiStage, ordersStage]
+    // Telemetry in a consumer of its own: a stage commits one partition's transaction at a time,
+    // so sharing a consumer made every order batch wait behind the telemetry partitions' commits.
+    const telemetryStage = new Stage({
+      name: 'telemetry',
+      kafka,
+      admin,
+      groupId: `${c.processor.groupId}.telemetry`,
+      topics: [telemetry],
+      logger: this.#logger.child({ stage: 'telemetry' }),
+      hooks,
+      route,
+      createTask: () => telemetryStageTask(new TelemetryTask(core)),
+    })
+    this.#stages = [kpiStage, ordersStage, telemetryStage]
     const ops = new OpsServer(this.registry, [{ name: 'kafka-groups-joined', check: () => this.ready }])
     this.#ops = ops
     const address = await ops.start(c.ops.host, c.ops.port)
     await kpiStage.start()
     await ordersStage.start()
+    await telemetryStage.start()
     return { ops: address }
   }
 
