@@ -85,6 +85,15 @@ export interface LiveStats {
   pending: number
   errors: number
   virtualMs: number
+  /** The restaurants' orders so far (placed, ready, picked up, cancelled, rejected, open). */
+  orders: {
+    placed: number
+    ready: number
+    pickedUp: number
+    cancelled: number
+    rejected: number
+    open: number
+  }
 }
 
 export interface LiveSummary {
@@ -131,6 +140,7 @@ export async function runLive(options: LiveRunOptions): Promise<LiveSummary> {
     pending: 0,
     errors: 0,
     virtualMs: 0,
+    orders: { placed: 0, ready: 0, pickedUp: 0, cancelled: 0, rejected: 0, open: 0 },
   }
   const ackedByType: Record<string, number> = {}
   const latencies: number[] = []
@@ -218,6 +228,15 @@ export async function runLive(options: LiveRunOptions): Promise<LiveSummary> {
   const report = () => {
     stats.pending = firmwares.reduce((acc, fw) => acc + (fw?.pending ?? 0), 0)
     stats.virtualMs = Math.round(virtualNow() - v0)
+    const c = sim.counters.orders
+    stats.orders = {
+      placed: c.placed,
+      ready: c.ready,
+      pickedUp: c.pickedUp,
+      cancelled: c.cancelled,
+      rejected: c.rejected,
+      open: c.placed - c.pickedUp - c.cancelled - c.rejected,
+    }
     o.onProgress?.({ ...stats })
   }
   if (o.onProgress) progressTimer = setInterval(report, o.progressEveryMs)

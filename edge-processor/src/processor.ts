@@ -244,7 +244,7 @@ export class EdgeProcessor {
         this.#stats.transactions++
         this.#metrics.tx.observe({ stage: i.stage }, i.seconds)
         this.#metrics.eventsIn.inc({ stage: i.stage, topic: i.topic }, i.records)
-        if (i.stage === 'orders') {
+        if (i.stage !== 'kpi') {
           this.#stats.eventsIn += i.records
           this.#stats.duplicates += i.duplicates
           if (i.duplicates > 0) this.#metrics.duplicates.inc({ topic: i.topic }, i.duplicates)

@@ -34,6 +34,7 @@ export function lakeFigures(r: E2eResult) {
       unit: 'records',
     },
     { name: 'order_ready_commands_missing', value: r.commands.missing.length, unit: 'commands' },
+    { name: 'order_ready_commands_expired_on_arrival', value: r.commands.expired, unit: 'commands' },
     { name: 'customers_never_paged', value: r.phase1.sim.orders.unpaged, unit: 'orders' },
   ]
 }

@@ -214,6 +214,16 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
           durationMs: minutes * 60_000,
         })
         const emitted = new Set<string>()
+        const paged: Record<string, number> = {}
+        let lastAcked = 0
+        let lastAt = Date.now()
+        // What each stage still has to pass on: the gateway's outbox and batch not yet in Kafka, the
+        // processor's and the sink's consumer lag.
+        const stageLag = async () => {
+          const gw = gateway?.outbox?.stats().depth ?? 0
+          const sinkLag = sink ? (await sink.metrics.lag.get()).values.reduce((n, v) => n + v.value, 0) : 0
+          return { gateway: gw, processor: processor?.stats().lag ?? 0, sink: sinkLag }
+        }
         ctx.err(
           `demo: ${restaurants * perRestaurant} devices, ${minutes} simulated minutes at ${rate} orders/s (seed ${seed})\n`,
         )
@@ -229,11 +239,23 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
           onEmission: (e) => {
             if (e.kind === 'event' && e.faults.length === 0) emitted.add(e.event.event_id)
           },
+          onCommand: (_spec, outcome) => {
+            paged[outcome] = (paged[outcome] ?? 0) + 1
+          },
           progressEveryMs: 2_000,
-          onProgress: (st) =>
-            ctx.err(
-              `demo: devices ${st.connected}/${st.devices} connected, events sent ${st.sends}, acknowledged ${st.acked}, pending ${st.pending}\n`,
-            ),
+          onProgress: (st) => {
+            const now = Date.now()
+            const rate = ((st.acked - lastAcked) * 1000) / Math.max(1, now - lastAt)
+            lastAcked = st.acked
+            lastAt = now
+            void stageLag().then((lag) =>
+              ctx.err(
+                `demo: ${st.connected}/${st.devices} devices, ${Math.round(rate)} ev/s acknowledged (${st.acked} total, ${st.pending} pending); ` +
+                  `orders open ${st.orders.open - Math.max(0, st.orders.ready - st.orders.pickedUp)}, ready ${Math.max(0, st.orders.ready - st.orders.pickedUp)}, picked up ${st.orders.pickedUp}; ` +
+                  `lag gateway ${lag.gateway}, processor ${lag.processor}, sink ${lag.sink} records\n`,
+              ),
+            )
+          },
         })
         if (!summary.drained) {
           throw new PedeProntoError(
@@ -285,6 +307,13 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
         )
         ctx.out(
           `  processor   ${processed.eventsIn} events in, ${processed.duplicates} duplicates dropped; facts ${processed.outputs.fact}, KPI windows ${processed.outputs.kpi}, alerts ${processed.outputs.alert}, "order ready" commands ${processed.outputs.command}\n`,
+        )
+        ctx.out(
+          `  pagers      "order ready" commands at the devices: ${
+            Object.entries(paged)
+              .map(([k, v]) => `${v} ${k}`)
+              .join(', ') || 'none yet'
+          }\n`,
         )
         ctx.out(
           `  lake        ${sunk.files} Parquet files, ${sunk.rows} rows, ${sunk.rejected} rejected, ${sunk.bytes} bytes in ${lakeDir}\n`,

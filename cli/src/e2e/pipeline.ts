@@ -73,7 +73,8 @@ export interface E2eResult {
   emitted: number
   acked: number
   ordersPlaced: number
-  commands: { expected: number; delivered: number; missing: string[]; wrongDevice: number }
+  /** "order ready" commands: owed, delivered (in time or expired on arrival), never delivered. */
+  commands: { expected: number; delivered: number; expired: number; missing: string[]; wrongDevice: number }
   /** Device event → order fact visible to a read_committed consumer, for facts a rating completed. */
   latencyMs: { samples: number; p50: number; p99: number; max: number }
   lake: LakeCheck
@@ -228,6 +229,7 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
     const notifyOf = new Map<string, string>()
     const delivered = new Map<string, string>()
     let wrongDevice = 0
+    let expiredAtDevice = 0
     const deviceOpts = {
       transportFor: (spec: { deviceId: string; restaurantId: string }) =>
         new MqttTransport({ url: mqttUrl, deviceId: spec.deviceId, restaurantId: spec.restaurantId }),
@@ -285,6 +287,11 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
         const orderId = parsed.value.payload.order_id
         if (notifyOf.has(orderId) && notifyOf.get(orderId) !== spec.deviceId) wrongDevice++
         if (outcome === 'acknowledged') delivered.set(orderId, spec.deviceId)
+        else if (outcome === 'expired') {
+          // Arrived, but after its validity (10 virtual minutes): an outage held it back.
+          delivered.set(orderId, spec.deviceId)
+          expiredAtDevice++
+        }
       },
       progressEveryMs: 2_000,
       onProgress: (st) =>
@@ -350,7 +357,13 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
       emitted,
       acked: acked.size,
       ordersPlaced: placedOrders.size,
-      commands: { expected: expectedCommands.length, delivered: delivered.size, missing, wrongDevice },
+      commands: {
+        expected: expectedCommands.length,
+        delivered: delivered.size,
+        expired: expiredAtDevice,
+        missing,
+        wrongDevice,
+      },
       latencyMs: {
         samples: latencies.length,
         p50: latencies.length ? percentile(latencies, 50) : Number.NaN,
