@@ -29,11 +29,15 @@ describe('SIGKILL Kafka, gateway, processor and sink in turn under load', () => 
       faults: r.faults,
       stages: r.stages,
       unpaged: r.phase1.sim.orders.unpaged,
+      unfinished: r.lake.facts.unfinished.length,
       settleMs: r.settleMs,
       wallMs: r.wallMs,
     }
     console.error(`faults: ${JSON.stringify(summary)}`)
-    const context = `${lines.filter((l) => !l.startsWith('phase 1:')).join('\n')}\n${JSON.stringify(summary)}`
+    const output = Object.entries(r.stageOutput)
+      .map(([stage, text]) => `--- ${stage} ---\n${text}`)
+      .join('\n')
+    const context = `${lines.filter((l) => !l.startsWith('phase 1:')).join('\n')}\n${JSON.stringify(summary)}\n${output}`
     // Every fault happened while devices were still sending.
     expect(
       r.faults.map((f) => f.target),
@@ -50,8 +54,23 @@ describe('SIGKILL Kafka, gateway, processor and sink in turn under load', () => 
     expect(r.lake.fileOverlaps, context).toEqual([])
     // And the product still tells the truth: one correct fact per order, KPIs that add up.
     expect(r.lake.facts.missing, context).toEqual([])
+    // Orders still open when phase 1 stopped (pages held back by the outages) owe no fact yet;
+    // most orders must have ended and been checked.
+    expect(r.lake.facts.rows, context).toBeGreaterThan(r.ordersPlaced / 2)
     expect(r.lake.facts.mismatches, context).toEqual([])
     expect(r.lake.kpis.mismatches, context).toEqual([])
     expect(r.lake.kpis.compared).toBeGreaterThan(5)
+    // Pages: before the first fault (less the ~1 s a command takes through the pipeline) and once
+    // the gateway is back (plus its downlink group's session timeout), every ready order paged its
+    // pager — after a Kafka outage the gateway's downlink consumer is replaced if it cannot rejoin.
+    // Pages a killed gateway had consumed but not yet handed to a pager are lost (known limit: the
+    // downlink commits offsets on consumption; the customer walks up after pagePatienceS).
+    const gateway = r.faults.find((f) => f.target === 'gateway')!
+    const from = Math.min(...r.faults.map((f) => f.atMs)) / 1000 - 3
+    const until = (gateway.atMs + gateway.backInMs) / 1000 + 20
+    expect(
+      r.commands.missingReadyAtS.filter((s) => s < from || s > until),
+      context,
+    ).toEqual([])
   }, 300_000)
 })

@@ -54,6 +54,7 @@ describe('the pipeline, end to end', () => {
     expect(r.lake.lost, context).toEqual([])
     expect(r.lake.fileOverlaps).toEqual([])
     // Every order exactly once, stage times and totals from its raw events.
+    expect(r.lake.facts.unfinished, context).toEqual([])
     expect(r.lake.facts.missing, context).toEqual([])
     expect(r.lake.facts.duplicated).toEqual([])
     expect(r.lake.facts.mismatches).toEqual([])

@@ -541,39 +541,68 @@ export class Gateway {
   }
 
   async #startDownlink(): Promise<void> {
-    if (!(this.#sender instanceof KafkaBatchSender)) return
-    const consumer = this.#sender.kafka.consumer({
-      // Every gateway sees every command and delivers those for its own devices.
-      groupId: `${this.config.kafka.clientId}-gw-${this.config.gateway.id}-downlink`,
-      sessionTimeout: 15_000,
-      heartbeatInterval: 1_000,
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
-    })
-    this.#consumer = consumer
+    const sender = this.#sender
+    if (!(sender instanceof KafkaBatchSender)) return
     const topic = topicName(KAFKA_TOPICS.commands.name, this.config.kafka.topicPrefix)
-    const run = async () => {
-      await consumer.connect()
-      // A new group starts at the beginning: expired commands are dropped by their expires_at, and a
-      // command produced while the group was still joining is not skipped.
-      await consumer.subscribe({ topic, fromBeginning: true })
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          const parsed = parseCommand(message.value ?? new Uint8Array())
-          if (!parsed.ok) {
-            this.#log.warn(
-              { errors: parsed.errors.slice(0, 3) },
-              'invalid command on the commands topic; skipped',
-            )
-            return
-          }
-          await this.deliverCommand(parsed.value)
-        },
+    // Supervised: a consumer that fails to join (Kafka down or its coordinator still loading after a
+    // broker restart) or crashes for good is replaced after a pause, for as long as the gateway
+    // runs — otherwise one broker outage would silence every pager until the next restart.
+    const start = async (attempt: number): Promise<void> => {
+      if (this.#stopping) return
+      const consumer = sender.kafka.consumer({
+        // Every gateway sees every command and delivers those for its own devices.
+        groupId: `${this.config.kafka.clientId}-gw-${this.config.gateway.id}-downlink`,
+        sessionTimeout: 15_000,
+        heartbeatInterval: 1_000,
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
       })
+      this.#consumer = consumer
+      let replaced = false
+      const replace = (error: unknown) => {
+        if (replaced || this.#stopping) return
+        replaced = true
+        this.metrics.downlinkRestarts.inc()
+        const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5))
+        this.#log.warn(
+          { error: (error as Error).message, retryInMs: delay },
+          'downlink consumer stopped; starting a new one',
+        )
+        void consumer
+          .disconnect()
+          .catch(() => undefined)
+          .then(() => {
+            const timer = setTimeout(() => void start(attempt + 1), delay)
+            timer.unref()
+          })
+      }
+      // kafkajs restarts a consumer itself after a retriable crash; the others are ours to handle.
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (!e.payload.restart) replace(e.payload.error)
+      })
+      try {
+        await consumer.connect()
+        // A new group starts at the beginning: expired commands are dropped by their expires_at, and
+        // a command produced while the group was still joining is not skipped.
+        await consumer.subscribe({ topic, fromBeginning: true })
+        await consumer.run({
+          eachMessage: async ({ message }) => {
+            const parsed = parseCommand(message.value ?? new Uint8Array())
+            if (!parsed.ok) {
+              this.#log.warn(
+                { errors: parsed.errors.slice(0, 3) },
+                'invalid command on the commands topic; skipped',
+              )
+              return
+            }
+            await this.deliverCommand(parsed.value)
+          },
+        })
+      } catch (error) {
+        replace(error)
+      }
     }
     // Kafka may be down at start; the consumer joins when it can without holding up the broker.
-    void run().catch((error: unknown) =>
-      this.#log.warn({ error: (error as Error).message }, 'downlink consumer stopped'),
-    )
+    void start(0)
   }
 
   /** Delivers a command now if its device is online, otherwise holds it for a bounded time. */

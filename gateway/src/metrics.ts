@@ -73,6 +73,11 @@ export function gatewayMetrics(registry: Registry) {
       help: 'Downlink commands dropped because they expired before delivery',
       registers: [registry],
     }),
+    downlinkRestarts: new Counter({
+      name: 'pedepronto_gateway_downlink_restarts_total',
+      help: 'Downlink consumers replaced after they failed to join or crashed',
+      registers: [registry],
+    }),
   }
 }
 

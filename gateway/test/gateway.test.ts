@@ -265,7 +265,7 @@ describe('gateway (local profile) against the real Kafka', () => {
     const laterReceived: string[] = []
     later.on('message', (_t, payload) => laterReceived.push(JSON.parse(payload.toString()).payload.order_id))
     await later.subscribeAsync('pp/v1/r001/pager-2/cmd/#', { qos: 1 })
-    await waitFor(() => (laterReceived.includes('o-ready-2') ? true : undefined), 10_000)
+    await waitFor(() => (laterReceived.includes('o-ready-2') ? true : undefined), 30_000)
     expect(received).toEqual(['o-ready-1'])
     expect(laterReceived).toEqual(['o-ready-2'])
     await producer.disconnect()

@@ -28,6 +28,7 @@ export function lakeFigures(r: E2eResult) {
     { name: 'edge_duplicates_in_raw', value: r.lake.edgeDuplicates, unit: 'events' },
     { name: 'orders_placed', value: r.ordersPlaced, unit: 'orders' },
     { name: 'orders_missing_a_fact', value: r.lake.facts.missing.length, unit: 'orders' },
+    { name: 'orders_unfinished_at_end', value: r.lake.facts.unfinished.length, unit: 'orders' },
     {
       name: 'fact_or_kpi_mismatches',
       value: r.lake.facts.mismatches.length + r.lake.kpis.mismatches.length,

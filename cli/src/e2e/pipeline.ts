@@ -74,12 +74,22 @@ export interface E2eResult {
   acked: number
   ordersPlaced: number
   /** "order ready" commands: owed, delivered (in time or expired on arrival), never delivered. */
-  commands: { expected: number; delivered: number; expired: number; missing: string[]; wrongDevice: number }
+  commands: {
+    expected: number
+    delivered: number
+    expired: number
+    missing: string[]
+    /** For each missing command, when its order became ready (wall seconds into phase 1). */
+    missingReadyAtS: number[]
+    wrongDevice: number
+  }
   /** Device event → order fact visible to a read_committed consumer, for facts a rating completed. */
   latencyMs: { samples: number; p50: number; p99: number; max: number }
   lake: LakeCheck
   faults: FaultRecord[]
   stages: Record<StageName, { starts: number; kills: number; unexpectedExits: (number | string)[] }>
+  /** The last lines each stage printed (warnings and errors), for a failing check to show. */
+  stageOutput: Record<StageName, string>
   settleMs: number
   wallMs: number
 }
@@ -100,6 +110,8 @@ const BRISK = {
   pickupTime: { dist: 'lognormal', medianS: 15, sigma: 0.4 },
   cancelTime: { dist: 'exponential', meanS: 30 },
   ratingTime: { dist: 'uniform', minS: 5, maxS: 40 },
+  // A customer not paged two minutes after the food is ready walks up anyway (counted as unpaged).
+  pagePatienceS: 120,
 } as const
 
 export async function runE2E(options: E2eOptions): Promise<E2eResult> {
@@ -333,11 +345,12 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
 
     const expectedCommands = lake.readyOrders.filter((id) => placedOrders.has(id))
     const missing = expectedCommands.filter((id) => !delivered.has(id))
+    // When (wall seconds into phase 1) the orders whose pager never heard were ready: says which fault.
+    const missingReadyAtS = missing
+      .map((id) => round(((lake.readyAt.get(id) ?? 0) - scenario.startMs) / o.speed / 1000, 1))
+      .sort((a, b) => a - b)
     if (missing.length > 0) {
-      // When (wall seconds into phase 1) the orders whose pager never heard were ready: says which fault.
-      const at = missing
-        .map((id) => ((lake.readyAt.get(id) ?? 0) - scenario.startMs) / o.speed / 1000)
-        .sort((a, b) => a - b)
+      const at = missingReadyAtS
       o.log(
         `${missing.length} "order ready" commands never reached their pager; ready at ${at.map((s) => s.toFixed(1)).join(', ')} s into phase 1`,
       )
@@ -362,6 +375,7 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
         delivered: delivered.size,
         expired: expiredAtDevice,
         missing,
+        missingReadyAtS,
         wrongDevice,
       },
       latencyMs: {
@@ -376,6 +390,11 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
         gateway: stageStats(stages.gateway),
         processor: stageStats(stages.processor),
         sink: stageStats(stages.sink),
+      },
+      stageOutput: {
+        gateway: stages.gateway.output.slice(-4_000),
+        processor: stages.processor.output.slice(-4_000),
+        sink: stages.sink.output.slice(-4_000),
       },
       settleMs,
       wallMs: Date.now() - t0,

@@ -31,7 +31,11 @@ export interface LakeCheck {
   lost: string[]
   /** Files of one table and partition whose offset ranges overlap (a sink duplicate). */
   fileOverlaps: string[]
-  facts: { rows: number; duplicated: string[]; missing: string[]; mismatches: string[] }
+  /**
+   * missing: orders that ended (picked up, cancelled, rejected) with no fact; unfinished: orders
+   * whose lifecycle had not ended when the run stopped (no fact is owed yet; a clean run has none).
+   */
+  facts: { rows: number; duplicated: string[]; missing: string[]; unfinished: string[]; mismatches: string[] }
   kpis: { rows: number; duplicated: number; compared: number; mismatches: string[] }
   alerts: { rows: number; duplicated: number }
   /** Orders that reached `ready` (each owes its pager an "order ready" command), with the event time. */
@@ -157,7 +161,12 @@ export async function checkLake(input: LakeCheckInput): Promise<LakeCheck> {
     diff('rating', nOrNull(rating), ratingCounts(o) ? (o.rating?.value ?? null) : null)
   }
   const duplicated = [...factCount].filter(([, c]) => c > 1).map(([id]) => id)
-  const missing = [...input.orders].filter((id) => !factCount.has(id))
+  const owed = (id: string) => {
+    const o = orders.get(id)
+    return o !== undefined && ended(o) !== undefined
+  }
+  const missing = [...input.orders].filter((id) => owed(id) && !factCount.has(id))
+  const unfinished = [...input.orders].filter((id) => !owed(id))
 
   // KPIs: recomputed from the raw order events, window by window, open orders carried forward.
   interface Acc {
@@ -271,7 +280,7 @@ export async function checkLake(input: LakeCheckInput): Promise<LakeCheck> {
     edgeDuplicates: ids.length - raw.size,
     lost,
     fileOverlaps,
-    facts: { rows: factRows.length, duplicated, missing, mismatches },
+    facts: { rows: factRows.length, duplicated, missing, unfinished, mismatches },
     kpis: {
       rows: kpiRows.length,
       duplicated: [...seen.values()].filter((c) => c > 1).length,
