@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { FAULT_PLAN, runFaultSuite } from '../src/benches/faults.js'
+import { describeRun } from '../src/e2e/pipeline.js'
 
 describe('SIGKILL Kafka, gateway, processor and sink in turn under load', () => {
   it('loses nothing acknowledged and duplicates nothing past de-duplication', async () => {
@@ -21,23 +22,8 @@ describe('SIGKILL Kafka, gateway, processor and sink in turn under load', () => 
       speed: 10,
       log: (line) => lines.push(line),
     })
-    const summary = {
-      acked: r.acked,
-      orders: r.ordersPlaced,
-      rows: r.lake.rows,
-      edgeDuplicates: r.lake.edgeDuplicates,
-      faults: r.faults,
-      stages: r.stages,
-      unpaged: r.phase1.sim.orders.unpaged,
-      unfinished: r.lake.facts.unfinished.length,
-      settleMs: r.settleMs,
-      wallMs: r.wallMs,
-    }
-    console.error(`faults: ${JSON.stringify(summary)}`)
-    const output = Object.entries(r.stageOutput)
-      .map(([stage, text]) => `--- ${stage} ---\n${text}`)
-      .join('\n')
-    const context = `${lines.filter((l) => !l.startsWith('phase 1:')).join('\n')}\n${JSON.stringify(summary)}\n${output}`
+    const { summary, context } = describeRun(r, lines)
+    console.error(`faults: ${summary}`)
     // Every fault happened while devices were still sending.
     expect(
       r.faults.map((f) => f.target),

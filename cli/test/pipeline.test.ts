@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { uniqueName } from '@pedepronto/infra'
 import { afterAll, describe, expect, inject, it } from 'vitest'
-import { runE2E } from '../src/e2e/pipeline.js'
+import { describeRun, runE2E } from '../src/e2e/pipeline.js'
 
 describe('the pipeline, end to end', () => {
   const work = mkdtempSync(join(tmpdir(), 'pp-pipeline-'))
@@ -32,19 +32,8 @@ describe('the pipeline, end to end', () => {
       speed: 30,
       log: (line) => lines.push(line),
     })
-    const summary = {
-      acked: r.acked,
-      orders: r.ordersPlaced,
-      rows: r.lake.rows,
-      edgeDuplicates: r.lake.edgeDuplicates,
-      kpisCompared: r.lake.kpis.compared,
-      commands: { expected: r.commands.expected, delivered: r.commands.delivered },
-      latencyMs: r.latencyMs,
-      settleMs: r.settleMs,
-      wallMs: r.wallMs,
-    }
-    console.error(`pipeline: ${JSON.stringify(summary)}`)
-    const context = `${lines.slice(-15).join('\n')}\n${JSON.stringify(summary)}`
+    const { summary, context } = describeRun(r, lines)
+    console.error(`pipeline: ${summary}`)
     expect(r.phase1.drained, context).toBe(true)
     expect(r.tail.drained, context).toBe(true)
     expect(r.phase1.stats.rejected).toBe(0)

@@ -411,3 +411,30 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
 function stageStats(s: StageProcess) {
   return { starts: s.starts, kills: s.kills, unexpectedExits: [...s.unexpectedExits] }
 }
+
+/**
+ * A run in a few lines for a test's failure message or a log: the counts, the faults, the progress
+ * lines (without the periodic ones) and the stages' last output.
+ */
+export function describeRun(r: E2eResult, lines: readonly string[]): { summary: string; context: string } {
+  const summary = JSON.stringify({
+    acked: r.acked,
+    orders: r.ordersPlaced,
+    rows: r.lake.rows,
+    edgeDuplicates: r.lake.edgeDuplicates,
+    unfinished: r.lake.facts.unfinished.length,
+    kpisCompared: r.lake.kpis.compared,
+    commands: { expected: r.commands.expected, delivered: r.commands.delivered, expired: r.commands.expired },
+    unpaged: r.phase1.sim.orders.unpaged,
+    latencyMs: r.latencyMs,
+    faults: r.faults,
+    stages: r.stages,
+    settleMs: r.settleMs,
+    wallMs: r.wallMs,
+  })
+  const output = Object.entries(r.stageOutput)
+    .map(([stage, text]) => `--- ${stage} ---\n${text}`)
+    .join('\n')
+  const progress = lines.filter((l) => !l.startsWith('phase 1:')).join('\n')
+  return { summary, context: `${progress}\n${summary}\n${output}` }
+}
