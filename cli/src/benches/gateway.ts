@@ -20,7 +20,7 @@ import { type Socket, connect as tcpConnect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type BenchDefinition, percentile, round, seededRandom } from '@pedepronto/common'
+import { type BenchDefinition, createTopicsReady, percentile, round, seededRandom } from '@pedepronto/common'
 import {
   encodeEvent,
   eventTopic,
@@ -256,8 +256,18 @@ function rssKb(pid: number): number {
 }
 
 async function highWater(admin: Admin, topic: string): Promise<number> {
-  const offsets = await admin.fetchTopicOffsets(topic)
-  return offsets.reduce((s, o) => s + Number(o.high), 0)
+  // Right after a broker start or a topic creation a partition's leader may not be known yet
+  // (NOT_LEADER_OR_FOLLOWER; kafkajs' admin gives up on it): ask again for a while.
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic)
+      return offsets.reduce((s, o) => s + Number(o.high), 0)
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((r) => setTimeout(r, 250))
+    }
+  }
 }
 
 async function waitHighWater(admin: Admin, topic: string, n: number, timeoutMs: number): Promise<void> {
@@ -287,10 +297,9 @@ async function baselineRun(
 ): Promise<{ eventsPerS: number; ms: number; pubackMs: number }> {
   const topic = uniqueName('bench-gw-baseline')
   const restaurant = `rb${Date.now().toString(36)}`
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: KAFKA_TOPICS.telemetry.partitions, replicationFactor: 1 }],
-  })
+  await createTopicsReady(admin, [
+    { topic, numPartitions: KAFKA_TOPICS.telemetry.partitions, replicationFactor: 1 },
+  ])
   const url = new URL(mosquittoUrl)
   // kcat 1.7 -P holds lines read from a pipe until more input or EOF, so mosquitto_sub exits after
   // the N load messages (-C): kcat then sees EOF and flushes. stdbuf -oL: line-buffered stdout.

@@ -13,7 +13,14 @@
  *   processing, no transactions); ratio = processor / kcat.
  */
 import { spawn } from 'node:child_process'
-import { type BenchDefinition, median, percentile, round, silentLogger } from '@pedepronto/common'
+import {
+  type BenchDefinition,
+  createTopicsReady,
+  median,
+  percentile,
+  round,
+  silentLogger,
+} from '@pedepronto/common'
 import {
   type IngestedEvent,
   KAFKA_TOPICS,
@@ -139,10 +146,10 @@ export const processorBench: BenchDefinition = {
     const inputs = [KAFKA_TOPICS.orders.name, KAFKA_TOPICS.telemetry.name].map((n) => topicName(n, prefix))
     let processor: EdgeProcessor | undefined
     try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: inputs.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
-      })
+      await createTopicsReady(
+        admin,
+        inputs.map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 })),
+      )
       const events = stream(quick)
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
       await producer.connect()

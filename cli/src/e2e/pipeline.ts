@@ -54,6 +54,8 @@ export interface E2eOptions {
   windowMs?: number
   faults?: readonly FaultStep[]
   settleTimeoutMs?: number
+  /** Leave the run's topics on the broker afterwards (default: deleted). */
+  keepTopics?: boolean
   log?: (line: string) => void
 }
 
@@ -129,6 +131,7 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
     windowMs: 60_000,
     faults: [] as readonly FaultStep[],
     settleTimeoutMs: 120_000,
+    keepTopics: false,
     log: (_line: string) => {},
     ...options,
   }
@@ -405,6 +408,19 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
     await stages.gateway.stop().catch(() => undefined)
     await stages.processor.stop().catch(() => undefined)
     await stages.sink.stop().catch(() => undefined)
+    if (!o.keepTopics) await deleteRunTopics(o.brokers, o.prefix).catch(() => undefined)
+  }
+}
+
+/** The run's topics (everything under its prefix) are removed from a shared broker afterwards. */
+async function deleteRunTopics(brokers: string[], prefix: string): Promise<void> {
+  const admin = new Kafka({ brokers, clientId: 'pp-e2e-cleanup', logLevel: logLevel.NOTHING }).admin()
+  await admin.connect()
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`))
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 })
+  } finally {
+    await admin.disconnect()
   }
 }
 
