@@ -14,6 +14,7 @@ import {
   INGESTED_EVENT_SCHEMAS,
   IngestedEnvelopeSchema,
   type IngestedEvent,
+  type IngestMeta,
   SENSOR_UNITS,
 } from './schemas.js'
 
@@ -267,6 +268,24 @@ export function parseEvent(input: Uint8Array | string): ParseResult<DeviceEvent>
   return parseWith(input, validateEvent)
 }
 
+/**
+ * {@link parseEvent} that also hands back the decoded JSON text of a valid event, so the gateway can
+ * write the ingested form with {@link encodeIngestedText} instead of re-serialising the object.
+ */
+export function parseEventText(
+  input: Uint8Array,
+): { ok: true; value: DeviceEvent; text: string } | Extract<ParseResult<DeviceEvent>, { ok: false }> {
+  let text: string
+  try {
+    text = utf8Decoder.decode(input)
+  } catch {
+    // Invalid UTF-8: decodeJson words the error the same way parseEvent does.
+    return decodeJson(input) as Extract<ParseResult<DeviceEvent>, { ok: false }>
+  }
+  const result = parseWith(text, validateEvent)
+  return result.ok ? { ok: true, value: result.value, text } : result
+}
+
 export function parseIngestedEvent(input: Uint8Array | string): ParseResult<IngestedEvent> {
   return parseWith(input, validateIngestedEvent)
 }
@@ -286,6 +305,23 @@ export function encodeJson(value: DeviceEvent | IngestedEvent | Command | DeadLe
 
 export function encodeEvent(event: DeviceEvent | IngestedEvent): Uint8Array {
   return encodeJson(event)
+}
+
+/**
+ * The ingested event's JSON from the device event's own JSON text: the device's bytes, then the
+ * gateway's three fields before the closing brace. `deviceJson` must be the text of an event that
+ * {@link validateEvent} accepted — an object that cannot hold received_at, gateway_id or transport
+ * (additionalProperties: false), so no key is duplicated. It parses to exactly
+ * `toIngested(event, meta)`; the gateway uses it because JSON.stringify of the object, plus the
+ * object copy, was a tenth of its time per event (bench gateway, CPU profile).
+ */
+export function encodeIngestedText(deviceJson: string, meta: IngestMeta): string {
+  const close = deviceJson.lastIndexOf('}')
+  if (close < 0) throw new TypeError('encodeIngestedText: not the JSON text of an object')
+  // What precedes the closing brace is the last member and optional whitespace (a valid event has
+  // required members, so never a bare "{").
+  const head = deviceJson.slice(0, close).trimEnd()
+  return `${head},"received_at":${meta.receivedAt},"gateway_id":${JSON.stringify(meta.gatewayId)},"transport":${JSON.stringify(meta.transport)}}`
 }
 
 export function encodeCommand(command: Command): Uint8Array {

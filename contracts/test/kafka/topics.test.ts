@@ -91,9 +91,6 @@ describe('keys and headers', () => {
     expect(KAFKA_HEADERS).toEqual({
       transport: 'pp-transport',
       gatewayId: 'pp-gateway-id',
-      eventType: 'pp-event-type',
-      schemaVersion: 'pp-schema-version',
-      deviceId: 'pp-device-id',
     })
   })
 
@@ -102,9 +99,6 @@ describe('keys and headers', () => {
     expect(kafkaHeadersFor(ingested)).toEqual({
       'pp-transport': 'serial',
       'pp-gateway-id': 'gw-1',
-      'pp-event-type': 'device.heartbeat',
-      'pp-schema-version': '1',
-      'pp-device-id': 'pager-07',
     })
   })
 

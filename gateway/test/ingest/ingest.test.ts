@@ -39,9 +39,6 @@ describe('ingest', () => {
     expect(result.record.headers).toEqual({
       'pp-transport': 'mqtt',
       'pp-gateway-id': 'gw-test',
-      'pp-event-type': 'order.rated',
-      'pp-schema-version': '1',
-      'pp-device-id': 'kiosk-1',
     })
     const back = parseIngestedEvent(result.record.value)
     expect(back.ok && back.value).toEqual({
