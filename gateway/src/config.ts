@@ -70,6 +70,13 @@ export const GatewayConfigSchema = Type.Object(
           default: 1_048_576,
           description: 'Batch size that sends at once without waiting for the linger.',
         }),
+        producerLanes: Type.Integer({
+          minimum: 1,
+          maximum: 16,
+          default: 2,
+          description:
+            'Kafka batches in flight at once, each on an idempotent producer of its own; one key always uses the same lane, so per-key order holds.',
+        }),
         mqttsHost: Type.String({
           default: '127.0.0.1',
           description: 'Address of the TLS listener (0.0.0.0 to serve a network in production).',

@@ -174,12 +174,14 @@ export class Gateway {
         clientId: `${this.config.kafka.clientId}-gw-${g.id}`,
         compression: g.compression,
         connectionTimeoutMs: this.config.kafka.connectTimeoutMs,
+        lanes: g.producerLanes,
       })
     await this.#connectKafka()
     this.#writer = new DurableWriter(
       this.#lazySender(),
       this.#outbox,
       {
+        lanes: g.producerLanes,
         lingerMs: g.lingerMs,
         batchBytes: g.batchBytes,
         directTimeoutMs: g.directTimeoutMs,
@@ -332,19 +334,23 @@ export class Gateway {
   /** A sender that (re)connects on first use, so a gateway started while Kafka was down recovers. */
   #lazySender(): BatchSender {
     const inner = this.#sender as BatchSender
-    let connected = false
-    return {
-      connect: async () => {
+    // One connect shared by the lanes: batches of several lanes may find Kafka unconnected at once.
+    let connecting: Promise<void> | undefined
+    const ensure = (): Promise<void> => {
+      connecting ??= (async () => {
         await inner.connect()
-        connected = true
-      },
-      sendBatch: async (records) => {
-        if (!connected) {
-          await inner.connect()
-          await this.#ensureTopics()
-          connected = true
-        }
-        await inner.sendBatch(records)
+        await this.#ensureTopics()
+      })().catch((error: unknown) => {
+        connecting = undefined
+        throw error
+      })
+      return connecting
+    }
+    return {
+      connect: ensure,
+      sendBatch: async (records, lane) => {
+        await ensure()
+        await inner.sendBatch(records, lane)
       },
       close: () => inner.close(),
     }

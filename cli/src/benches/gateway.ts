@@ -215,7 +215,10 @@ async function startGateway(brokers: string[], prefix: string, outboxDir: string
     '--kafka-topic-prefix',
     prefix,
   ]
-  const proc = spawn(process.execPath, args, {
+  // PEDEPRONTO_BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the gateway
+  // child: NODE_OPTIONS refuses --cpu-prof.
+  const nodeArgs = (process.env.PEDEPRONTO_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const proc = spawn(process.execPath, [...nodeArgs, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PEDEPRONTO_LOG_LEVEL: 'warn' },
   })

@@ -2,17 +2,21 @@
  * Our producer interface over kafkajs (issue #4: "kafkajs behind our producer interface").
  *
  * kafkajs has no linger batching or buffering of its own and its idempotent producer is only safe
- * with one request in flight (tulios/kafkajs#598): so one `sendBatch` at a time, idempotent,
- * acks = all, compression; the batching lives in {@link DurableWriter}. `sendBatch` resolves only
- * when every record is acknowledged by all in-sync replicas.
+ * with one request in flight (tulios/kafkajs#598): so each lane is an idempotent producer of its own
+ * (acks = all, compression) with one `sendBatch` at a time; lanes overlap, each on its own broker
+ * connections. The batching and the key → lane mapping live in {@link DurableWriter}. `sendBatch`
+ * resolves only when every record is acknowledged by all in-sync replicas.
  */
 import { type Admin, CompressionTypes, Kafka, logLevel, type Producer } from 'kafkajs'
 import type { GatewayRecord } from '../ingest/record.js'
 
 export interface BatchSender {
   connect(): Promise<void>
-  /** Resolves when Kafka acknowledged every record with acks = all; rejects otherwise. */
-  sendBatch(records: readonly GatewayRecord[]): Promise<void>
+  /**
+   * Resolves when Kafka acknowledged every record with acks = all; rejects otherwise. Calls on one
+   * lane never overlap (the caller waits); calls on different lanes may.
+   */
+  sendBatch(records: readonly GatewayRecord[], lane?: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -26,12 +30,14 @@ export interface KafkaSenderOptions {
   requestTimeoutMs?: number
   retries?: number
   connectionTimeoutMs?: number
+  /** Producers, one per DurableWriter lane. Default 1. */
+  lanes?: number
 }
 
 export class KafkaBatchSender implements BatchSender {
   readonly #kafka: Kafka
   readonly #options: KafkaSenderOptions
-  #producer: Producer | undefined
+  #producers: Producer[] = []
 
   constructor(options: KafkaSenderOptions) {
     this.#options = options
@@ -49,19 +55,32 @@ export class KafkaBatchSender implements BatchSender {
     return this.#kafka
   }
 
-  async connect(): Promise<void> {
-    const producer = this.#kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      retry: { retries: this.#options.retries ?? 3, initialRetryTime: 100, maxRetryTime: 1_000 },
-    })
-    await producer.connect()
-    this.#producer = producer
+  get lanes(): number {
+    return Math.max(1, Math.floor(this.#options.lanes ?? 1))
   }
 
-  async sendBatch(records: readonly GatewayRecord[]): Promise<void> {
-    const producer = this.#producer
+  /** Idempotent: connected producers are kept. */
+  async connect(): Promise<void> {
+    if (this.#producers.length > 0) return
+    const producers = Array.from({ length: this.lanes }, () =>
+      this.#kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        retry: { retries: this.#options.retries ?? 3, initialRetryTime: 100, maxRetryTime: 1_000 },
+      }),
+    )
+    try {
+      await Promise.all(producers.map((p) => p.connect()))
+    } catch (error) {
+      await Promise.all(producers.map((p) => p.disconnect().catch(() => undefined)))
+      throw error
+    }
+    this.#producers = producers
+  }
+
+  async sendBatch(records: readonly GatewayRecord[], lane = 0): Promise<void> {
+    const producer = this.#producers[lane % Math.max(1, this.#producers.length)]
     if (!producer) throw new Error('KafkaBatchSender.sendBatch before connect')
     const byTopic = new Map<string, GatewayRecord[]>()
     for (const r of records) {
@@ -90,7 +109,8 @@ export class KafkaBatchSender implements BatchSender {
   }
 
   async close(): Promise<void> {
-    await this.#producer?.disconnect().catch(() => undefined)
-    this.#producer = undefined
+    const producers = this.#producers
+    this.#producers = []
+    await Promise.all(producers.map((p) => p.disconnect().catch(() => undefined)))
   }
 }
