@@ -22,8 +22,7 @@ import {
   type Transport,
   topicName,
 } from '@pedepronto/contracts'
-import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes'
-import type { Consumer } from 'kafkajs'
+import { Aedes, type Client, type PublishPacket, type PubrelPacket, type Subscription } from 'aedes'
 import type { Registry } from 'prom-client'
 import {
   authorizePublishTopic,
@@ -43,7 +42,14 @@ import {
   type TlsMaterial,
 } from './broker/listeners.js'
 import type { GatewayConfig } from './config.js'
-import { CommandHold } from './downlink.js'
+import {
+  AwaitingAck,
+  CommandHold,
+  type CommandTicket,
+  deliveryQos,
+  OffsetTracker,
+  type PendingCommand,
+} from './downlink.js'
 import { GatewayError } from './errors.js'
 import { deadLetterRecord, type IngestContext, type IngestResult, ingest } from './ingest/ingest.js'
 import { RateLimiter } from './ingest/rate-limit.js'
@@ -96,6 +102,10 @@ export class Gateway {
   readonly #ctx: IngestContext
   readonly #limiter: RateLimiter
   readonly #hold: CommandHold
+  /** Consumed commands not yet settled hold back the downlink's committed offset (downlink.ts). */
+  readonly #offsets = new OffsetTracker()
+  readonly #awaitingAck = new AwaitingAck<Client>()
+  #stopDownlink: (() => Promise<void>) | undefined
   #denyList: DenyList
   #sender: BatchSender | undefined
   #outbox: Outbox | undefined
@@ -103,7 +113,6 @@ export class Gateway {
   #aedes: Aedes | undefined
   #listeners: Listener[] = []
   #ops: OpsServer | undefined
-  #consumer: Consumer | undefined
   #sweep: NodeJS.Timeout | undefined
   #stopping = false
   #injectedSender: BatchSender | undefined
@@ -231,17 +240,37 @@ export class Gateway {
       if (!state) return
       this.#online.set(state.identity.deviceId, client)
       this.metrics.connected.inc({ transport: state.transport })
+      // A persistent session's subscriptions are restored before this event without a 'subscribe'
+      // event (aedes handlers/connect.js restoreSubs), and the device need not subscribe again.
+      if (!client.clean) void this.#flushHeld(state.identity.deviceId)
     })
     this.#aedes.on('clientDisconnect', (client) => {
       const state = this.#clients.get(client)
       if (!state) return
-      if (this.#online.get(state.identity.deviceId) === client) this.#online.delete(state.identity.deviceId)
+      const deviceId = state.identity.deviceId
+      if (this.#online.get(deviceId) === client) this.#online.delete(deviceId)
       this.metrics.connected.dec({ transport: state.transport })
+      // Written but not acknowledged: the device may never have seen them. They go back to the
+      // front of the hold and out again when it reconnects (devices de-duplicate by command id).
+      const unacked = this.#awaitingAck.disconnected(client)
+      if (unacked.length > 0) {
+        this.#holdPending(
+          unacked.map((p) => ({ ...p, redelivery: true })),
+          true,
+        )
+        if (this.#online.has(deviceId)) void this.#flushHeld(deviceId)
+      }
     })
+    // Emitted once aedes holds the subscription (lib/handlers/subscribe.js completeSubscribe), so
+    // held commands delivered from here find it in client.subscriptions.
     this.#aedes.on('subscribe', (subs, client) => {
       const state = this.#clients.get(client)
-      if (state && subs.some((s) => s.topic.includes('/cmd/'))) void this.#flushHeld(state.identity.deviceId)
+      if (state && subs.some((s) => s.qos <= 2 && s.topic.includes('/cmd/')))
+        void this.#flushHeld(state.identity.deviceId)
     })
+    this.#aedes.on('ack', (packet: PublishPacket | PubrelPacket | undefined, client) =>
+      this.#onAck(packet, client),
+    )
     const handle = this.#aedes.handle.bind(this.#aedes)
     const addresses: GatewayAddresses = {}
     let tls: TlsMaterial | undefined
@@ -268,8 +297,8 @@ export class Gateway {
     // 4. Downlink.
     await this.#startDownlink()
     this.#sweep = setInterval(() => {
-      const expired = this.#hold.sweep()
-      if (expired > 0) this.metrics.commandsExpired.inc(expired)
+      this.#expire(this.#hold.sweep())
+      this.#expire(this.#awaitingAck.expire(this.#now()))
     }, 5_000)
     this.#sweep.unref()
     // 5. Operations endpoint.
@@ -562,11 +591,62 @@ export class Gateway {
         heartbeatInterval: 1_000,
         retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
       })
-      this.#consumer = consumer
+      // Offsets are committed by hand, never past a command that is still unsettled (downlink.ts):
+      // a command held for an offline device, or written but not yet PUBACKed, is consumed again
+      // after a crash instead of being lost behind an offset committed on consumption.
+      const committed = new Map<string, bigint>()
+      let committing: Promise<void> | undefined
+      const commit = (): Promise<void> => {
+        committing ??= (async () => {
+          const offsets: { topic: string; partition: number; offset: string; next: bigint }[] = []
+          for (const tp of this.#offsets.partitions()) {
+            const next = this.#offsets.committable(tp)
+            const last = committed.get(`${tp.topic}:${tp.partition}`)
+            if (next === undefined || (last !== undefined && next <= last)) continue
+            offsets.push({ topic: tp.topic, partition: tp.partition, offset: next.toString(), next })
+          }
+          if (offsets.length === 0) return
+          try {
+            await consumer.commitOffsets(
+              offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+            )
+            for (const o of offsets) committed.set(`${o.topic}:${o.partition}`, o.next)
+            this.metrics.downlinkCommits.inc({ outcome: 'ok' })
+          } catch (error) {
+            // Not joined yet, or Kafka away: the next tick commits what is committable then.
+            this.metrics.downlinkCommits.inc({ outcome: 'failed' })
+            this.#log.debug({ error: (error as Error).message }, 'downlink offset commit failed')
+          }
+        })().finally(() => {
+          committing = undefined
+        })
+        return committing
+      }
+      const timer = setInterval(() => void commit(), 1_000)
+      timer.unref()
+      this.#stopDownlink = async () => {
+        clearInterval(timer)
+        // The last commit of a graceful stop, bounded: a consumer retrying against a Kafka that is
+        // away must not hold the stop up (what it would have committed is consumed again).
+        const last = (async () => {
+          await committing
+          await commit()
+        })()
+        await Promise.race([last, new Promise((resolve) => setTimeout(resolve, 5_000).unref())])
+        await consumer.disconnect().catch(() => undefined)
+      }
+      // Each (re)join reads every assigned partition from its committed offset again, so what the
+      // tracker knew is consumed again: start it afresh (settling stays right — it is by offset).
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        this.#offsets.reset()
+        committed.clear()
+        this.#updateUnsettled()
+      })
       let replaced = false
       const replace = (error: unknown) => {
         if (replaced || this.#stopping) return
         replaced = true
+        clearInterval(timer)
         this.metrics.downlinkRestarts.inc()
         const delay = Math.min(10_000, 500 * 2 ** Math.min(attempt, 5))
         this.#log.warn(
@@ -591,16 +671,22 @@ export class Gateway {
         // a command produced while the group was still joining is not skipped.
         await consumer.subscribe({ topic, fromBeginning: true })
         await consumer.run({
-          eachMessage: async ({ message }) => {
+          autoCommit: false,
+          eachMessage: async ({ topic: from, partition, message }) => {
+            const ticket: CommandTicket = { topic: from, partition, offset: BigInt(message.offset) }
+            this.#offsets.track(ticket, ticket.offset)
+            this.#updateUnsettled()
             const parsed = parseCommand(message.value ?? new Uint8Array())
             if (!parsed.ok) {
               this.#log.warn(
-                { errors: parsed.errors.slice(0, 3) },
+                { errors: parsed.errors.slice(0, 3), partition, offset: message.offset },
                 'invalid command on the commands topic; skipped',
               )
+              this.metrics.commandsInvalid.inc()
+              this.#settle([ticket])
               return
             }
-            await this.deliverCommand(parsed.value)
+            await this.deliverCommand(parsed.value, ticket)
           },
         })
       } catch (error) {
@@ -611,52 +697,154 @@ export class Gateway {
     void start(0)
   }
 
-  /** Delivers a command now if its device is online, otherwise holds it for a bounded time. */
-  async deliverCommand(command: Command): Promise<'delivered' | 'held' | 'expired'> {
+  /**
+   * Delivers a command now if its device can take it, otherwise holds it for a bounded time. With
+   * the `ticket` of the record it was consumed from, that offset is not committed until the device
+   * acknowledged the command (or it expired, or the hold dropped it).
+   */
+  async deliverCommand(command: Command, ticket?: CommandTicket): Promise<'delivered' | 'held' | 'expired'> {
+    const pending: PendingCommand = { command, tickets: ticket ? [ticket] : [], redelivery: false }
     if (command.expires_at <= this.#now()) {
-      this.metrics.commandsExpired.inc()
+      this.#expire([pending])
       return 'expired'
     }
-    if (await this.#deliverNow(command)) return 'delivered'
-    this.#hold.hold(command)
+    if (await this.#deliverNow(pending)) return 'delivered'
+    this.#holdPending([pending], false)
     return 'held'
   }
 
-  async #deliverNow(command: Command): Promise<boolean> {
+  /**
+   * Hands a command to its device if it can take it now: true when done with (serial: the board
+   * answered; MQTT QoS 0: written) or written at QoS 1 and awaiting its PUBACK; false to hold it.
+   */
+  async #deliverNow(pending: PendingCommand): Promise<boolean> {
+    const { command } = pending
     const serial = this.#serialDevices.get(command.device_id)
     if (serial) {
+      // true once the board answered the COMMAND frame — ACK, or CONFIG_ACK/NACK (a refusal that
+      // sending again would not change); false after the bridge's retransmissions went unanswered
+      // or the line went away (serial/bridge.ts sendCommand).
       const ok = await serial(command).catch(() => false)
-      if (ok) this.metrics.commandsDelivered.inc({ transport: 'serial' })
-      return ok
+      if (!ok) return false
+      this.#written(pending, 'serial')
+      this.#acknowledged(pending, 'serial')
+      return true
     }
     const client = this.#online.get(command.device_id)
     const state = client ? this.#clients.get(client) : undefined
-    if (!client || !state || !this.#aedes) return false
-    const hasCommandSubscription = [...state.subscriptions].some((s) => s.includes('/cmd/'))
-    if (!hasCommandSubscription) return false
+    if (!client || !state || !client.connected) return false
     const topic = commandTopic(command.restaurant_id, command.device_id, command.type)
-    await new Promise<void>((resolve, reject) => {
-      this.#aedes?.publish(
+    // The ACL's second fence (authorizeForward) would drop it silently; held, it may still reach the
+    // device it is for (another connection with the right restaurant).
+    if (!mayReceive(state.identity, topic)) return false
+    // What aedes holds, not what was authorized: authorizeSubscribe runs before aedes registers the
+    // subscription (lib/handlers/subscribe.js addSubs), and a command sent in between went nowhere.
+    // Once registered, a PUBLISH may precede the SUBACK (MQTT 3.1.1 §3.8.4).
+    const subscriptions =
+      (client as unknown as { subscriptions?: Record<string, { qos: number } | undefined> }).subscriptions ??
+      {}
+    const qos = deliveryQos(subscriptions, topic)
+    if (qos === null) return false
+    // Queued before the write, so its PUBACK cannot be read before it is awaited.
+    if (qos === 1) this.#awaitingAck.written(client, pending, this.#giveUpAt(command))
+    // Straight to this client, not through the broker's fan-out: one write, at the QoS chosen here.
+    const connected = await new Promise<boolean>((resolve) =>
+      client.publish(
         {
           cmd: 'publish',
           topic,
           payload: Buffer.from(encodeCommand(command)),
-          qos: 1,
+          qos,
           retain: false,
           dup: false,
         },
-        (error) => (error ? reject(error) : resolve()),
-      )
-    })
-    this.metrics.commandsDelivered.inc({ transport: state.transport })
+        // aedes reports write errors on the client ('error', then close), never here.
+        () => resolve(client.connected),
+      ),
+    )
+    if (qos === 1) {
+      // A connection that died meanwhile gave the command back to the hold ('clientDisconnect').
+      if (connected) this.#written(pending, state.transport)
+      return true
+    }
+    // QoS 0 has no acknowledgement (MQTT 3.1.1 §4.3.1): the device chose at most once.
+    if (!connected) return false
+    this.#written(pending, state.transport)
+    this.#acknowledged(pending, state.transport)
     return true
+  }
+
+  /** When a command not yet acknowledged is given up: its expiry, or the hold's retention. */
+  #giveUpAt(command: Command): number {
+    return Math.min(command.expires_at, this.#now() + this.config.gateway.commandRetentionMs)
+  }
+
+  #written(pending: PendingCommand, transport: Transport): void {
+    this.metrics.commandsDelivered.inc({ transport })
+    if (pending.redelivery) this.metrics.commandsRedelivered.inc()
+  }
+
+  /** A PUBACK from a device (aedes 'ack', lib/handlers/puback.js). */
+  #onAck(packet: PublishPacket | PubrelPacket | undefined, client: Client): void {
+    const state = this.#clients.get(client)
+    if (!state) return
+    let pending: PendingCommand | undefined
+    if (client.clean) {
+      // A clean session keeps no outgoing packets in aedes' memory persistence, so `packet` is
+      // undefined (aedes-persistence outgoingClearMessageId); §4.6 order says which command it is.
+      pending = this.#awaitingAck.acked(client)
+    } else {
+      // A persistent session: aedes returns the packet it stored — possibly one it sent again from
+      // the session at reconnect (handlers/connect.js emptyQueue) while our copy sat in the hold.
+      const parsed = packet?.cmd === 'publish' ? parseCommand(packet.payload) : undefined
+      if (!parsed?.ok) return
+      const id = parsed.value.command_id
+      pending = this.#awaitingAck.ackedById(client, id) ?? this.#hold.remove(state.identity.deviceId, id)
+    }
+    if (pending) this.#acknowledged(pending, state.transport)
+  }
+
+  #acknowledged(pending: PendingCommand, transport: Transport): void {
+    this.metrics.commandsAcknowledged.inc({ transport })
+    this.#settle(pending.tickets)
+  }
+
+  #settle(tickets: readonly CommandTicket[]): void {
+    for (const t of tickets) this.#offsets.settle(t, t.offset)
+    this.#updateUnsettled()
+  }
+
+  #expire(expired: readonly PendingCommand[]): void {
+    if (expired.length === 0) return
+    this.metrics.commandsExpired.inc(expired.length)
+    this.#settle(expired.flatMap((p) => p.tickets))
+  }
+
+  #holdPending(pending: readonly PendingCommand[], front: boolean): void {
+    const dropped = this.#hold.hold(pending, { front })
+    if (dropped.length === 0) return
+    // The per-device bound is the policy that keeps the hold (and the uncommitted span) bounded.
+    this.metrics.commandsDropped.inc(dropped.length)
+    this.#log.warn(
+      { deviceId: dropped[0]?.command.device_id, dropped: dropped.length },
+      'command hold full; oldest commands dropped',
+    )
+    this.#settle(dropped.flatMap((p) => p.tickets))
+  }
+
+  #updateUnsettled(): void {
+    this.metrics.commandsUnsettled.set(this.#offsets.unsettled)
   }
 
   async #flushHeld(deviceId: string): Promise<void> {
     const { commands, expired } = this.#hold.take(deviceId)
-    if (expired > 0) this.metrics.commandsExpired.inc(expired)
-    for (const command of commands) {
-      if (!(await this.#deliverNow(command))) this.#hold.hold(command)
+    this.#expire(expired)
+    for (const [i, pending] of commands.entries()) {
+      if (!(await this.#deliverNow(pending))) {
+        // Gone again: the rest wait, in order, ahead of anything held meanwhile.
+        this.#holdPending(commands.slice(i), true)
+        return
+      }
     }
   }
 
@@ -670,7 +858,7 @@ export class Gateway {
     this.#listeners = []
     await this.#writer?.stop()
     await new Promise<void>((resolve) => (this.#aedes ? this.#aedes.close(() => resolve()) : resolve()))
-    await this.#consumer?.disconnect().catch(() => undefined)
+    await this.#stopDownlink?.()
     await this.#sender?.close().catch(() => undefined)
     await this.#outbox?.close()
     await this.#ops?.stop()

@@ -73,6 +73,38 @@ export function gatewayMetrics(registry: Registry) {
       help: 'Downlink commands dropped because they expired before delivery',
       registers: [registry],
     }),
+    commandsAcknowledged: new Counter({
+      name: 'pedepronto_gateway_commands_acknowledged_total',
+      help: 'Downlink commands their device acknowledged (MQTT PUBACK, serial ACK; QoS 0: written)',
+      labelNames: ['transport'],
+      registers: [registry],
+    }),
+    commandsUnsettled: new Gauge({
+      name: 'pedepronto_gateway_commands_unsettled',
+      help: 'Commands consumed since the last group join and not yet acknowledged, expired or dropped (they hold back the committed offset)',
+      registers: [registry],
+    }),
+    commandsRedelivered: new Counter({
+      name: 'pedepronto_gateway_commands_redelivered_total',
+      help: 'Downlink commands written again after their device disconnected without acknowledging them',
+      registers: [registry],
+    }),
+    commandsDropped: new Counter({
+      name: 'pedepronto_gateway_commands_dropped_total',
+      help: "Downlink commands dropped undelivered because their device's hold was full",
+      registers: [registry],
+    }),
+    commandsInvalid: new Counter({
+      name: 'pedepronto_gateway_commands_invalid_total',
+      help: 'Records on the commands topic that are not a valid command (skipped)',
+      registers: [registry],
+    }),
+    downlinkCommits: new Counter({
+      name: 'pedepronto_gateway_downlink_commits_total',
+      help: 'Offset commits of the downlink consumer, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     downlinkRestarts: new Counter({
       name: 'pedepronto_gateway_downlink_restarts_total',
       help: 'Downlink consumers replaced after they failed to join or crashed',

@@ -156,9 +156,7 @@ describe('gateway (local profile) against the real Kafka', () => {
       message: { key: 'o-mosq-1', value: '' },
     })
     expect(record.partition).toBe(expected)
-    expect(record.headers).toBe(
-      'pp-transport=mqtt,pp-gateway-id=gw-local',
-    )
+    expect(record.headers).toBe('pp-transport=mqtt,pp-gateway-id=gw-local')
     const ingested = parseIngestedEvent(record.value)
     expect(ingested.ok).toBe(true)
     if (ingested.ok) {
