@@ -1,13 +1,17 @@
 /**
- * docker-compose.yml checked by what runs here (no Docker engine): the structure Compose needs,
+ * docker-compose.yml checked by what runs here (no Docker engine): first by compose-go, the loader
+ * Docker Compose itself uses (infra/compose-check: the Compose Specification schema, interpolation,
+ * references), then by this project's own rules: the structure the stack needs,
  * references that resolve (build files, volumes, depends_on with health conditions only on services
  * that have a health check), commands that exist, and only environment keys the component schemas
  * know — the compose stack uses the same configuration keys as everything else.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { configLeaves } from '@pedepronto/common'
-import { REPO_ROOT } from '@pedepronto/infra'
+import { composeCheck, REPO_ROOT } from '@pedepronto/infra'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { COMPONENT_SCHEMAS } from '../src/config-docs.js'
@@ -38,6 +42,43 @@ function hasHealthcheck(s: Service): boolean {
   if (!s.build) return false
   return /^HEALTHCHECK /m.test(readFileSync(join(REPO_ROOT, s.build.context, s.build.dockerfile), 'utf8'))
 }
+
+const haveGo = spawnSync('go', ['version']).status === 0
+
+// CI has Go (it is on every machine of this kind): there the compose-go check must run, not skip.
+describe.skipIf(!haveGo && process.env.CI !== 'true')('docker-compose.yml through compose-go', () => {
+  it('is a valid Compose project: schema, interpolation and references', () => {
+    const result = composeCheck(join(REPO_ROOT, 'docker-compose.yml'))
+    expect(result.output).not.toMatch(/compose-check:/)
+    expect(result.ok).toBe(true)
+    // The resolved project names what the stack is made of.
+    expect(result.output).toMatch(/^name: pedepronto$/m)
+    for (const service of ['kafka', 'moto', 'gateway', 'processor', 'sink', 'simulator'])
+      expect(result.output).toMatch(new RegExp(`^  ${service}:$`, 'm'))
+  }, 180_000)
+
+  it('rejects what Docker Compose would reject', () => {
+    const source = readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')
+    const dir = mkdtempSync(join(tmpdir(), 'pp-compose-'))
+    try {
+      const cases: [string, string, RegExp][] = [
+        ['interval: 10s', 'intervall: 10s', /additional properties 'intervall' not allowed/],
+        ['condition: service_healthy', 'condition: service_ok', /must be one of/],
+        ['network_mode: service:gateway', 'network_mode: service:nowhere', /undefined service "nowhere"/],
+      ]
+      for (const [from, to, why] of cases) {
+        expect(source).toContain(from)
+        const file = join(dir, 'docker-compose.yml')
+        writeFileSync(file, source.replace(from, to))
+        const result = composeCheck(file)
+        expect(result.ok, `${from} → ${to}`).toBe(false)
+        expect(result.output).toMatch(why)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 180_000)
+})
 
 describe('docker-compose.yml', () => {
   it('has the stack: Kafka, the AWS emulator, gateway, processor, sink and simulator', () => {

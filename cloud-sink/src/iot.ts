@@ -28,7 +28,12 @@ import {
   ReplaceTopicRuleCommand,
   type TopicRulePayload,
 } from '@aws-sdk/client-iot'
-import { IoTDataPlaneClient, PublishCommand, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane'
+import {
+  GetThingShadowCommand,
+  IoTDataPlaneClient,
+  PublishCommand,
+  UpdateThingShadowCommand,
+} from '@aws-sdk/client-iot-data-plane'
 import { ID_REGEX } from '@pedepronto/contracts'
 import { SinkError } from './errors.js'
 import type { Row } from './tables.js'
@@ -395,6 +400,21 @@ export class IotLivePush {
         payload: new TextEncoder().encode(JSON.stringify(row)),
       }),
     )
+  }
+
+  /** The restaurant thing's reported state (its latest KPI window), or undefined before the first push. */
+  async readKpis(restaurantId: string): Promise<Record<string, unknown> | undefined> {
+    const client = await this.#client()
+    try {
+      const r = await client.send(new GetThingShadowCommand({ thingName: restaurantThingName(restaurantId) }))
+      const doc = JSON.parse(new TextDecoder().decode(r.payload)) as {
+        state?: { reported?: Record<string, unknown> }
+      }
+      return doc.state?.reported
+    } catch (error) {
+      if (notFound(error)) return undefined
+      throw error
+    }
   }
 
   close(): void {

@@ -1,3 +1,4 @@
+export * from './compose-check.js'
 export * from './config.js'
 export * from './paths.js'
 export * from './services/index.js'

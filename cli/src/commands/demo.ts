@@ -9,10 +9,17 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { CloudSink, lakeReport, SinkConfigSchema } from '@pedepronto/cloud-sink'
+import {
+  CloudSink,
+  emulatorCredentials,
+  IotLivePush,
+  lakeReport,
+  provisionIot,
+  SinkConfigSchema,
+} from '@pedepronto/cloud-sink'
 import { createLogger, createRegistry, ExitCode, loadConfig, PedeProntoError } from '@pedepronto/common'
 import { type IngestedEvent, KAFKA_TOPICS, parseIngestedEvent, topicName } from '@pedepronto/contracts'
-import { MqttTransport, makeScenario, runLive } from '@pedepronto/device-sim'
+import { fleetLayout, MqttTransport, makeScenario, runLive } from '@pedepronto/device-sim'
 import { EdgeProcessor, ProcessorConfigSchema } from '@pedepronto/edge-processor'
 import { Gateway, GatewayConfigSchema, openSerialPort, SerialBridge } from '@pedepronto/gateway'
 import { ALL_SERVICES, freePort, loadServices, servicesDown, servicesUp } from '@pedepronto/infra'
@@ -163,6 +170,30 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
         )
         await processor.start()
         ctx.err('demo: edge processor joined its consumer group (exactly-once transactions)\n')
+        // AWS IoT on the emulator: a thing and certificate per device, a thing group and a restaurant
+        // thing per restaurant (keys into the run's temp folder, removed at the end), then the sink
+        // pushes each restaurant's latest KPI window to its shadow and alerts to IoT topics.
+        const aws = {
+          region: services.config.aws.region,
+          endpoint: services.awsEndpoint,
+          ...(emulatorCredentials(services.awsEndpoint)
+            ? { credentials: emulatorCredentials(services.awsEndpoint) }
+            : {}),
+        }
+        const layout = fleetLayout(restaurants, perRestaurant)
+        const inventory = new Map<string, string[]>()
+        for (const d of layout)
+          inventory.set(d.restaurantId, [...(inventory.get(d.restaurantId) ?? []), d.deviceId])
+        if (options.board) inventory.get('rest-0001')?.push('avr-kitchen-1')
+        const provisioned = await provisionIot({
+          ...aws,
+          inventory: { restaurants: [...inventory].map(([id, devices]) => ({ id, devices })) },
+          outDir: join(work, 'aws-iot'),
+          ruleRoleArn: 'arn:aws:iam::123456789012:role/pedepronto-demo',
+        })
+        ctx.err(
+          `demo: AWS IoT (emulator): ${provisioned.things.length} device things with certificates, ${provisioned.groups.length} restaurant groups, policy ${provisioned.policy.name}, rule ${provisioned.rule.name}\n`,
+        )
         sink = new CloudSink(
           loadConfig('sink', SinkConfigSchema, {
             env: {},
@@ -172,13 +203,14 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
               'sink.target': 'local',
               'sink.localDir': lakeDir,
               'sink.flushIntervalMs': 2_000,
+              'sink.iotPush': true,
               'aws.endpoint': services.awsEndpoint,
             },
           }),
           { logger: createLogger('cloud-sink', quiet), registry: createRegistry('cloud-sink') },
         )
         await sink.start()
-        ctx.err(`demo: cloud sink writing Parquet to ${lakeDir} (Glue and IoT shadows on the emulator)\n`)
+        ctx.err(`demo: cloud sink writing Parquet to ${lakeDir}, KPIs to the restaurants' IoT shadows\n`)
 
         if (options.board && existsSync(SIM_HARNESS) && existsSync(AVR_IMAGE_ELF)) {
           const link = join(work, 'board')
@@ -282,7 +314,15 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
         await board?.stop()
         board = undefined
         const processed = processor.stats()
+        const iotCalls = (await sink.metrics.iot.get()).values
+        const iotOk = (action: string) =>
+          iotCalls
+            .filter((v) => v.labels.action === action && v.labels.outcome === 'ok')
+            .reduce((n, v) => n + v.value, 0)
         const sunk = await sink.stop()
+        const live = new IotLivePush(aws)
+        const shadow = await live.readKpis('rest-0001').catch(() => undefined)
+        live.close()
         sink = undefined
         await processor.stop()
         processor = undefined
@@ -317,6 +357,13 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
         )
         ctx.out(
           `  lake        ${sunk.files} Parquet files, ${sunk.rows} rows, ${sunk.rejected} rejected, ${sunk.bytes} bytes in ${lakeDir}\n`,
+        )
+        ctx.out(
+          `  aws iot     ${provisioned.things.length} things provisioned; ${iotOk('shadow')} shadow updates, ${iotOk('publish')} alerts published${
+            shadow
+              ? `; restaurant-rest-0001 reports window ${String(shadow.window_start_iso ?? shadow.window_start)}: ${String(shadow.orders_placed)} placed, ${String(shadow.revenue_cents)} cents`
+              : ''
+          }\n`,
         )
         ctx.out(`  total       ${((Date.now() - t0) / 1000).toFixed(1)} s\n\n`)
         ctx.out(report)
