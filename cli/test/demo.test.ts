@@ -3,12 +3,13 @@
  * the test run started: every acknowledged event is found in Kafka and the lake gets objects.
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, inject, it } from 'vitest'
+import { AVR_IMAGE_ELF, SIM_HARNESS } from '../src/commands/flash.js'
 
 const BIN = fileURLToPath(new URL('../bin/pedepronto.js', import.meta.url))
 const run = promisify(execFile)
@@ -45,6 +46,28 @@ describe('pedepronto demo', () => {
       },
     )
     expect(stderr).toContain('demo: gateway at mqtt://127.0.0.1:')
+    // The live view: devices, events/s, orders open/ready/picked up and every stage's lag.
+    const live = [
+      ...stderr.matchAll(
+        /demo: (\d+)\/(\d+) devices, \d+ ev\/s acknowledged \((\d+) total, \d+ pending\); orders open \d+, ready \d+, picked up \d+; lag gateway \d+, processor \d+, sink \d+ records/g,
+      ),
+    ]
+    expect(live.length).toBeGreaterThan(0)
+    expect(Number(live.at(-1)![2])).toBe(12)
+    // The virtual AVR board on a serial line, when the firmware and harness are built (setup builds them).
+    if (existsSync(SIM_HARNESS) && existsSync(AVR_IMAGE_ELF)) {
+      expect(stderr).toMatch(
+        /demo: virtual ATmega328P board \(simavr\) on \/dev\/pts\/\d+, attached over serial/,
+      )
+      const board = stdout.match(/1 AVR board over serial \((\d+) frames ACKed, (\d+) corrupt\)/)
+      expect(Number(board![1])).toBeGreaterThan(0)
+    }
+    // AWS IoT on the emulator: things provisioned, KPIs pushed to the restaurants' shadows.
+    const iot = stdout.match(
+      /aws iot {5}(\d+) things provisioned; (\d+) shadow updates, (\d+) alerts published/,
+    )
+    expect(Number(iot![1])).toBe(12 + (existsSync(SIM_HARNESS) && existsSync(AVR_IMAGE_ELF) ? 1 : 0))
+    expect(Number(iot![2])).toBeGreaterThan(0)
     const kafka = stdout.match(/kafka {7}(\d+) of (\d+) events found by id/)
     expect(kafka).not.toBeNull()
     expect(Number(kafka![2])).toBeGreaterThan(100)

@@ -184,7 +184,8 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
         const inventory = new Map<string, string[]>()
         for (const d of layout)
           inventory.set(d.restaurantId, [...(inventory.get(d.restaurantId) ?? []), d.deviceId])
-        if (options.board) inventory.get('rest-0001')?.push('avr-kitchen-1')
+        const withBoard = options.board && existsSync(SIM_HARNESS) && existsSync(AVR_IMAGE_ELF)
+        if (withBoard) inventory.get('rest-0001')?.push('avr-kitchen-1')
         const provisioned = await provisionIot({
           ...aws,
           inventory: { restaurants: [...inventory].map(([id, devices]) => ({ id, devices })) },
@@ -212,7 +213,7 @@ export function addDemoCommand(program: Command, ctx: CommandContext): void {
         await sink.start()
         ctx.err(`demo: cloud sink writing Parquet to ${lakeDir}, KPIs to the restaurants' IoT shadows\n`)
 
-        if (options.board && existsSync(SIM_HARNESS) && existsSync(AVR_IMAGE_ELF)) {
+        if (withBoard) {
           const link = join(work, 'board')
           board = await startSimBoard({ image: AVR_IMAGE_ELF, link, eeprom: join(work, 'eeprom.bin') })
           await provisionDevice({
