@@ -35,7 +35,11 @@ describe('round trips (encode → parse equals the input)', () => {
 describe('encodeIngestedText (the gateway writes the device JSON plus its own fields)', () => {
   it('parses to toIngested(event, meta), whatever whitespace the device used', () => {
     const arbJsonText = fc
-      .tuple(arbDeviceEvent, fc.constantFrom(undefined, 1, 2, '\t'), fc.constantFrom('', ' ', '\n', ' \r\n\t'))
+      .tuple(
+        arbDeviceEvent,
+        fc.constantFrom(undefined, 1, 2, '\t'),
+        fc.constantFrom('', ' ', '\n', ' \r\n\t'),
+      )
       .map(([event, indent, tail]) => ({ event, text: JSON.stringify(event, null, indent) + tail }))
     const arbMeta = fc.record({ receivedAt: arbEpochMs, gatewayId: arbId, transport: arbTransport })
     fc.assert(

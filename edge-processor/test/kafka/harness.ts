@@ -11,7 +11,13 @@ export const PARTITIONS = 6
 
 export function testConfig(brokers: string[], prefix: string, groupId: string): ProcessorConfig {
   return {
-    processor: { ...DEFAULT_CORE_CONFIG, groupId, repartitionPartitions: 3, partitionsConcurrently: 3, statusIntervalMs: 0 },
+    processor: {
+      ...DEFAULT_CORE_CONFIG,
+      groupId,
+      repartitionPartitions: 3,
+      partitionsConcurrently: 3,
+      statusIntervalMs: 0,
+    },
     kafka: { brokers, clientId: 'pp-test', topicPrefix: prefix, connectTimeoutMs: 5_000 },
     ops: { host: '127.0.0.1', port: 0 },
   }
