@@ -52,7 +52,10 @@ export interface LiveRunOptions {
   reconnectCapMs?: number
   /** Devices connecting at once at boot. */
   connectBatch?: number
-  /** With speed 0: stop generating while this many messages are pending fleet-wide. */
+  /**
+   * With speed 0: stop generating while this many messages are pending fleet-wide, or while the
+   * next event's device, online, has offlineQueueMax pending.
+   */
   maxPending?: number
   /** Stop generating after this much wall time even if virtual time is left (benchmarks). */
   wallLimitMs?: number
@@ -265,8 +268,17 @@ export async function runLive(options: LiveRunOptions): Promise<LiveSummary> {
         }
         await new Promise((r) => setImmediate(r))
       }
-      o.onEmission?.(e)
       const fw = firmwares[e.device]
+      // As fast as acknowledgements allow means that, too, per device: the fleet-wide cap alone let
+      // one online device's queue pass offlineQueueMax and drop events no fault asked for. Only an
+      // offline device (a disconnect fault) drops, as its firmware would.
+      if (o.speed === 0 && fw !== undefined && e.kind !== 'disconnect') {
+        while (fw.pending >= o.offlineQueueMax && fw.state === 'online' && !o.signal?.aborted) {
+          if (timers.now() > wallEnd) break
+          await sleep(2)
+        }
+      }
+      o.onEmission?.(e)
       if (fw === undefined) continue
       if (e.kind === 'disconnect') {
         fw.disconnectFor(e.durationMs)
