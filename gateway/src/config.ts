@@ -97,6 +97,11 @@ export const GatewayConfigSchema = Type.Object(
           description:
             'Optional deny-list file (one device id per line) checked at every connect, re-read when it changes.',
         }),
+        tokensFile: Type.String({
+          default: '',
+          description:
+            'Optional file of `device_id sha256(token)` lines. When set, a connection without a client certificate (plaintext and ws) must give user name = its device id and password = its token; re-read when it changes. Empty means off.',
+        }),
         maxConnections: Type.Integer({
           minimum: 1,
           maximum: 1_000_000,

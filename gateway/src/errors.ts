@@ -14,6 +14,7 @@ export const GatewayErrorCodes = {
   GW_TLS_CONFIG: 'GW_TLS_CONFIG',
   GW_LISTEN_FAILED: 'GW_LISTEN_FAILED',
   GW_SERIAL_OPEN: 'GW_SERIAL_OPEN',
+  GW_TOKENS_FILE: 'GW_TOKENS_FILE',
 } as const
 
 export type GatewayErrorCode = (typeof GatewayErrorCodes)[keyof typeof GatewayErrorCodes]

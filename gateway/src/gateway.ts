@@ -41,6 +41,7 @@ import {
   loadTlsMaterial,
   type TlsMaterial,
 } from './broker/listeners.js'
+import { TokensFile } from './broker/tokens.js'
 import type { GatewayConfig } from './config.js'
 import {
   AwaitingAck,
@@ -50,7 +51,7 @@ import {
   OffsetTracker,
   type PendingCommand,
 } from './downlink.js'
-import { GatewayError } from './errors.js'
+import { GatewayError, type GatewayErrorCode } from './errors.js'
 import { deadLetterRecord, type IngestContext, type IngestResult, ingest } from './ingest/ingest.js'
 import { RateLimiter } from './ingest/rate-limit.js'
 import { DurableWriter, type OutboxLike } from './kafka/durable-writer.js'
@@ -106,7 +107,8 @@ export class Gateway {
   readonly #offsets = new OffsetTracker()
   readonly #awaitingAck = new AwaitingAck<Client>()
   #stopDownlink: (() => Promise<void>) | undefined
-  #denyList: DenyList
+  readonly #denyList: DenyList
+  readonly #tokens: TokensFile | undefined
   #sender: BatchSender | undefined
   #outbox: Outbox | undefined
   #writer: DurableWriter | undefined
@@ -138,7 +140,42 @@ export class Gateway {
       now: this.#now,
     })
     this.#hold = new CommandHold({ retentionMs: config.gateway.commandRetentionMs, now: this.#now })
-    this.#denyList = new DenyList(this.#resolve(config.gateway.revokedFile))
+    this.#denyList = new DenyList(this.#resolve(config.gateway.revokedFile), {
+      onChange: (s) =>
+        s.state === 'loaded'
+          ? this.#log.info({ file: this.#denyList.path, devices: s.value.size }, 'deny-list read')
+          : this.#log.warn(
+              { file: this.#denyList.path },
+              'deny-list file does not exist; no device is revoked by it',
+            ),
+      onError: (error) =>
+        this.#log.error(
+          { file: this.#denyList.path, error: error.message },
+          'deny-list unreadable; keeping the ids read last',
+        ),
+    })
+    this.#tokens = config.gateway.tokensFile
+      ? new TokensFile(this.#resolve(config.gateway.tokensFile), {
+          onChange: (s) => {
+            const file = this.#tokens?.path
+            if (s.state === 'absent') {
+              this.#log.error({ file }, 'tokens file does not exist; every token login is refused')
+              return
+            }
+            this.#log.info({ file, devices: s.value.hashes.size }, 'tokens file read')
+            if (s.value.problems.length > 0)
+              this.#log.warn(
+                { file, problems: s.value.problems },
+                'tokens file lines left out; their devices cannot log in with them',
+              )
+          },
+          onError: (error) =>
+            this.#log.error(
+              { file: this.#tokens?.path, error: error.message },
+              'tokens file unreadable; keeping the tokens read last',
+            ),
+        })
+      : undefined
   }
 
   #resolve(path: string): string {
@@ -152,6 +189,15 @@ export class Gateway {
 
   get outbox(): OutboxLike | undefined {
     return this.#outbox
+  }
+
+  /**
+   * The embedded aedes broker while it runs, for operations tooling and tests. A packet published
+   * through it directly skips validation and the outbox, but still passes the forwarding fence
+   * (authorizeForward) on its way to each client.
+   */
+  get broker(): Aedes | undefined {
+    return this.#aedes
   }
 
   /** Ready: Kafka answered the last batch and the outbox is below its high-water mark (80 %). */
@@ -171,6 +217,25 @@ export class Gateway {
           hint: 'use gateway.profile=production (TLS with client certificates) to serve a network',
         },
       )
+    }
+    // 0. The files consulted at every connect: a tokens file that is missing or has bad lines stops
+    // the start with every problem listed, rather than refusing devices one by one later.
+    this.#denyList.load()
+    if (this.#tokens) {
+      const tokens = this.#tokens.load()
+      const problems =
+        tokens.state === 'absent'
+          ? ['the file does not exist']
+          : tokens.value.problems.map((p) => `line ${p.line}: ${p.problem}`)
+      if (problems.length > 0) {
+        throw new GatewayError(
+          'GW_TOKENS_FILE',
+          `gateway.tokensFile ${this.#tokens.path}: ${problems.join('; ')}`,
+          {
+            hint: 'one "device_id sha256-hex" per line (printf %s "$TOKEN" | sha256sum), or leave gateway.tokensFile empty to turn token authentication off',
+          },
+        )
+      }
     }
     // 1. Durable outbox: what an earlier run held goes first.
     this.#outbox = await Outbox.open({ dir: this.#resolve(g.outboxDir), maxBytes: g.outboxMaxBytes })
@@ -268,6 +333,13 @@ export class Gateway {
       if (state && subs.some((s) => s.qos <= 2 && s.topic.includes('/cmd/')))
         void this.#flushHeld(state.identity.deviceId)
     })
+    // The per-client subscription count must shrink again, or a device that unsubscribes and
+    // subscribes in turn would reach the limit with a single live subscription. Emitted after aedes
+    // dropped the subscriptions (lib/handlers/unsubscribe.js completeUnsubscribe).
+    this.#aedes.on('unsubscribe', (topics, client) => {
+      const state = this.#clients.get(client)
+      if (state) for (const topic of topics) state.subscriptions.delete(topic)
+    })
     this.#aedes.on('ack', (packet: PublishPacket | PubrelPacket | undefined, client) =>
       this.#onAck(packet, client),
     )
@@ -283,13 +355,20 @@ export class Gateway {
       this.#listeners.push(l)
       addresses.mqtt = `mqtt://${l.host}:${l.port}`
     }
+    const tlsRefused = (listener: string) => (error: Error & { code?: string }, remote?: string) => {
+      this.metrics.aclDenied.inc({ what: 'tls-handshake' })
+      this.#log.warn(
+        { listener, remote, code: error.code, reason: error.message },
+        'TLS handshake refused (no, foreign or revoked client certificate)',
+      )
+    }
     if (g.brokerEnabled && tls) {
-      const l = await listenMqtts(handle, g.mqttsHost, g.mqttsPort, tls)
+      const l = await listenMqtts(handle, g.mqttsHost, g.mqttsPort, tls, tlsRefused('mqtts'))
       this.#listeners.push(l)
       addresses.mqtts = `mqtts://${l.host}:${l.port}`
     }
     if (g.brokerEnabled && (g.profile === 'production' || isLoopback(g.wsHost))) {
-      const l = await listenWs(handle, g.wsHost, g.wsPort, tls)
+      const l = await listenWs(handle, g.wsHost, g.wsPort, tls, tlsRefused('wss'))
       this.#listeners.push(l)
       addresses.ws = `${tls ? 'wss' : 'ws'}://${l.host}:${l.port}`
     }
@@ -410,53 +489,105 @@ export class Gateway {
     return cert && Object.keys(cert).length > 0 ? cert : null
   }
 
+  /**
+   * CONNECT (MQTT 3.1.1 §3.1). A refusal is a CONNACK with a return code (§3.2.2.3) — 2 identifier
+   * rejected, 3 server unavailable, 4 bad user name or password, 5 not authorized — after which
+   * aedes closes the connection (MQTT-3.2.2-5).
+   */
   #authenticate(
     client: Client,
-    _username: string | undefined,
-    _password: Buffer | undefined,
+    username: string | undefined,
+    password: Buffer | undefined,
     done: (error: (Error & { returnCode: number }) | null, success: boolean | null) => void,
   ): void {
-    const refuse = (returnCode: number, what: string, reason: string) => {
+    const refuse = (returnCode: number, code: GatewayErrorCode, what: string, reason: string) => {
       this.metrics.aclDenied.inc({ what })
-      this.#log.warn({ clientId: client.id, reason }, 'connection refused')
-      const error = Object.assign(new Error(reason), { returnCode })
-      done(error, false)
+      // Never the user name or password: a device may have put its token in either.
+      this.#log.warn({ clientId: client.id, returnCode, reason }, 'connection refused')
+      done(Object.assign(new GatewayError(code, reason), { returnCode }), false)
     }
-    if (this.#stopping) return refuse(3, 'stopping', 'the gateway is stopping')
-    if ((this.#aedes?.connectedClients ?? 0) >= this.config.gateway.maxConnections) {
-      return refuse(3, 'connection-limit', `connection limit ${this.config.gateway.maxConnections} reached`)
+    if (this.#stopping) return refuse(3, 'GW_STOPPING', 'stopping', 'the gateway is stopping')
+    // A device taking over its own session (§3.1.4-2) does not add a connection.
+    if (
+      (this.#aedes?.connectedClients ?? 0) >= this.config.gateway.maxConnections &&
+      !this.#online.has(client.id)
+    ) {
+      return refuse(
+        3,
+        'GW_CONNECTION_LIMIT',
+        'connection-limit',
+        `connection limit ${this.config.gateway.maxConnections} reached`,
+      )
     }
     const transport = this.#transportOf(client)
     let identity: ConnectionIdentity
     const cert = this.#peerCertificate(client)
     if (cert) {
       const fromCert = deviceIdentityFromCertificate(cert)
-      if (!fromCert) return refuse(5, 'certificate', 'the client certificate carries no device identity')
+      if (!fromCert)
+        return refuse(5, 'GW_AUTH_FAILED', 'certificate', 'the client certificate carries no device identity')
       if (client.id !== fromCert.deviceId) {
         return refuse(
           2,
+          'GW_AUTH_FAILED',
           'client-id',
           `client id ${JSON.stringify(client.id)} is not the certificate's device ${fromCert.deviceId}`,
         )
       }
+      // The certificate is the identity; a user name or password sent along is not looked at.
       identity = { deviceId: fromCert.deviceId, restaurantId: fromCert.restaurantId, source: 'certificate' }
     } else if (this.config.gateway.profile === 'production') {
-      return refuse(5, 'certificate', 'a client certificate from our CA is required')
+      return refuse(5, 'GW_AUTH_FAILED', 'certificate', 'a client certificate from our CA is required')
     } else {
       if (!validClientId(client.id))
-        return refuse(2, 'client-id', `client id ${JSON.stringify(client.id)} is not a device id`)
-      identity = { deviceId: client.id, restaurantId: null, source: 'client-id' }
+        return refuse(
+          2,
+          'GW_AUTH_FAILED',
+          'client-id',
+          `client id ${JSON.stringify(client.id)} is not a device id`,
+        )
+      if (this.#tokens) {
+        const refusal = this.#checkToken(client.id, username, password)
+        if (refusal) return refuse(refusal.returnCode, 'GW_AUTH_FAILED', 'token', refusal.reason)
+        identity = { deviceId: client.id, restaurantId: null, source: 'token' }
+      } else {
+        identity = { deviceId: client.id, restaurantId: null, source: 'client-id' }
+      }
     }
     if (this.#denyList.has(identity.deviceId))
-      return refuse(5, 'revoked', `device ${identity.deviceId} is revoked`)
+      return refuse(5, 'GW_REVOKED', 'revoked', `device ${identity.deviceId} is revoked`)
     this.#clients.set(client, { identity, transport, subscriptions: new Set() })
     done(null, true)
   }
 
-  #violation(client: Client, what: string, reason: string): Error {
+  /** Why a user name and token are refused, or null when they are the device's. */
+  #checkToken(
+    deviceId: string,
+    username: string | undefined,
+    password: Buffer | undefined,
+  ): { returnCode: number; reason: string } | null {
+    // §3.1.2.9: a password comes only with a user name. Anonymous is not authorized (5); credentials
+    // that are there but wrong are a bad user name or password (4).
+    if (username === undefined || password === undefined)
+      return { returnCode: 5, reason: 'a user name and token are required (gateway.tokensFile is set)' }
+    if (username !== deviceId) return { returnCode: 4, reason: 'the user name is not the client id' }
+    switch (this.#tokens?.check(deviceId, password)) {
+      case 'ok':
+        return null
+      case 'unknown-device':
+        return { returnCode: 4, reason: `no token is listed for device ${deviceId}` }
+      case 'wrong-token':
+        return { returnCode: 4, reason: `wrong token for device ${deviceId}` }
+      default:
+        // The file went away: nothing can be checked. Server unavailable, so the device retries.
+        return { returnCode: 3, reason: 'the tokens file is missing; no token can be checked' }
+    }
+  }
+
+  #violation(client: Client, what: string, reason: string, code: GatewayErrorCode = 'GW_ACL_DENIED'): Error {
     this.metrics.aclDenied.inc({ what })
     this.#log.warn({ clientId: client?.id, reason }, `ACL violation (${what}); disconnecting`)
-    return new GatewayError('GW_ACL_DENIED', reason)
+    return new GatewayError(code, reason)
   }
 
   #authorizePublish(
@@ -568,6 +699,7 @@ export class Gateway {
           client,
           'subscription-limit',
           `more than ${this.config.gateway.maxSubscriptionsPerClient} subscriptions`,
+          'GW_SUBSCRIPTION_LIMIT',
         ),
       )
     }

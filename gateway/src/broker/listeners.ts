@@ -95,13 +95,30 @@ export async function listenMqtt(handle: Handle, host: string, port: number): Pr
   return { name: 'mqtt', host, port: actual, close: closer(server), reload: () => {} }
 }
 
+/**
+ * Called for a TLS handshake the server refused: no client certificate (the client gets a
+ * certificate_required alert), one from another CA or a revoked one (Node checks these after the
+ * handshake and closes the connection without an alert), or no TLS at all. The device never reaches
+ * MQTT, so this is the only place its refusal can be logged.
+ */
+export type TlsRefused = (error: Error & { code?: string }, remote: string | undefined) => void
+
+function watchHandshakes(server: NetServer | HttpServer, onRefused: TlsRefused | undefined): void {
+  if (!onRefused) return
+  server.on('tlsClientError', (error: Error & { code?: string }, socket: { remoteAddress?: string }) =>
+    onRefused(error, socket.remoteAddress),
+  )
+}
+
 export async function listenMqtts(
   handle: Handle,
   host: string,
   port: number,
   tls: TlsMaterial,
+  onRefused?: TlsRefused,
 ): Promise<Listener> {
   const server = createTlsServer(tls.options, (socket) => handle(socket))
+  watchHandshakes(server, onRefused)
   const actual = await listen(server, host, port, 'mqtts')
   return {
     name: 'mqtts',
@@ -117,8 +134,10 @@ export async function listenWs(
   host: string,
   port: number,
   tls: TlsMaterial | undefined,
+  onRefused?: TlsRefused,
 ): Promise<Listener> {
   const server = tls ? createHttpsServer(tls.options) : createHttpServer()
+  if (tls) watchHandshakes(server, onRefused)
   const wss = new WebSocketServer({ server, perMessageDeflate: false })
   wss.on('connection', (socket, request) => {
     handle(createWebSocketStream(socket), request)

@@ -1,7 +1,11 @@
 /**
  * Per-device token bucket: `ratePerS` sustained, `burst` at once. Defined behaviour when empty: the
- * message is refused with reason `rate_limited` (dead-lettered, not acknowledged as an event), so a
- * chatty device cannot starve the others. The clock is injected.
+ * message is not ingested as an event but dead-lettered with reason `rate_limited` and its original
+ * bytes, and then acknowledged like any durable message (MQTT PUBACK, serial ACK). MQTT 3.1.1 has no
+ * negative PUBACK (§3.4); a withheld one would not slow the device down but stall its own connection
+ * (its inflight window fills) and bring the same messages back at every reconnect (§4.4). The dead
+ * letter keeps the bytes, so nothing is silently lost, and a chatty device cannot starve the others.
+ * The clock is injected.
  */
 export interface TokenBucketOptions {
   ratePerS: number

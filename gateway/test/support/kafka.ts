@@ -27,6 +27,34 @@ export interface TopicRead {
 const EVENT_ID = /"event_id":"([0-9a-f-]{36})"/
 const REASON = /"reason":"([a-z_]+)"/
 
+/** Every line kcat prints for `topic` with `format`, from the beginning to the current end. */
+async function kcatLines(
+  brokers: string[],
+  topic: string,
+  format: string,
+  timeoutMs: number,
+): Promise<string[]> {
+  const child = spawn(
+    'kcat',
+    ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', format],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+  const out: string[] = []
+  for await (const line of createInterface({ input: child.stdout })) if (line.length > 0) out.push(line)
+  const code = await new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode)
+    else child.once('exit', (c) => resolve(c))
+  })
+  clearTimeout(timer)
+  if (code !== 0) throw new Error(`kcat reading ${topic} exited with ${code}: ${stderr.trim()}`)
+  return out
+}
+
 /** Reads `topics` completely. One JSON value per line: the gateway's records contain no newline. */
 export async function readTopics(
   brokers: string[],
@@ -35,31 +63,40 @@ export async function readTopics(
 ): Promise<TopicRead> {
   const out: TopicRead = { records: 0, ids: new Map(), reasons: new Map() }
   for (const topic of topics) {
-    const child = spawn(
-      'kcat',
-      ['-C', '-b', brokers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s\n'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString()
-    })
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    const lines = createInterface({ input: child.stdout })
-    for await (const line of lines) {
-      if (line.length === 0) continue
+    for (const line of await kcatLines(brokers, topic, '%s\n', timeoutMs)) {
       out.records++
       const id = EVENT_ID.exec(line)?.[1]
       if (id) out.ids.set(id, (out.ids.get(id) ?? 0) + 1)
       const reason = REASON.exec(line)?.[1]
       if (reason && !id) out.reasons.set(reason, (out.reasons.get(reason) ?? 0) + 1)
     }
-    const code = await new Promise<number | null>((resolve) => {
-      if (child.exitCode !== null) resolve(child.exitCode)
-      else child.once('exit', (c) => resolve(c))
-    })
-    clearTimeout(timer)
-    if (code !== 0) throw new Error(`kcat reading ${topic} exited with ${code}: ${stderr.trim()}`)
+  }
+  return out
+}
+
+export interface KafkaRecord {
+  topic: string
+  key: string
+  /** kcat's `%h`: `name=value` pairs, comma-separated. */
+  headers: string
+  value: string
+}
+
+/**
+ * Every record of `topics` with key, headers and value. The gateway's keys, headers and JSON values
+ * hold no tab or newline (JSON escapes them), so one tab-separated line is one record.
+ */
+export async function readRecords(
+  brokers: string[],
+  topics: string[],
+  timeoutMs = 60_000,
+): Promise<KafkaRecord[]> {
+  const out: KafkaRecord[] = []
+  for (const topic of topics) {
+    for (const line of await kcatLines(brokers, topic, '%k\t%h\t%s\n', timeoutMs)) {
+      const [key = '', headers = '', ...value] = line.split('\t')
+      out.push({ topic, key, headers, value: value.join('\t') })
+    }
   }
   return out
 }
