@@ -13,8 +13,11 @@
  * Records that do not fit the table are kept aside (rejected) and still count towards the file, so
  * the rejected file shares the data file's first offset.
  */
+import { ColumnBatch } from './columns.js'
 import { type HourPartition, hourOf } from './layout.js'
-import type { Row, TableDef } from './tables.js'
+import type { TableDef } from './tables.js'
+
+const HOUR_MS = 3_600_000
 
 export interface RotatePolicy {
   records: number
@@ -41,11 +44,14 @@ export interface PendingFile {
   lastOffset: bigint
   /** Hour of the rows; undefined when every record was rejected. */
   hour: HourPartition | undefined
-  rows: Row[]
+  /** The rows, column by column (columns.ts); `data.length` of them. */
+  data: ColumnBatch
   rejected: RejectedRecord[]
   records: number
   bytes: number
   firstEventTime: number | undefined
+  /** `hour` as whole hours since the epoch: compared per record, cheaper than formatting a date. */
+  hourIndex: number
   /** Wall-clock ms when the first record arrived (idle flush only, never in the content). */
   openedAt: number
 }
@@ -99,31 +105,30 @@ export class FileAssembler {
   add(record: KafkaRecordLike): PendingFile[] {
     const closed: PendingFile[] = []
     const offset = BigInt(record.offset)
-    const open = this.#open
-    if (open && this.#crossesBoundary(open.firstOffset, offset)) closed.push(this.#close())
-    const result = this.table.toRow(record.value)
+    if (this.#open && this.#crossesBoundary(this.#open.firstOffset, offset)) closed.push(this.#close())
+    let file = this.#open ?? this.#start(offset)
+    // Written straight into the open file's columns; moved to a new file when its event time says so.
+    file.data.beginRow()
+    const result = this.table.writeRow(record.value, file.data)
     if (result.ok) {
-      const hour = hourOf(result.eventTime)
-      const current = this.#open
+      const hourIndex = Math.floor(result.eventTime / HOUR_MS)
       if (
-        current !== undefined &&
-        ((current.hour !== undefined && (current.hour.dt !== hour.dt || current.hour.hr !== hour.hr)) ||
-          (current.firstEventTime !== undefined &&
-            Math.abs(result.eventTime - current.firstEventTime) > this.#policy.spanMs))
+        (file.hour !== undefined && file.hourIndex !== hourIndex) ||
+        (file.firstEventTime !== undefined &&
+          Math.abs(result.eventTime - file.firstEventTime) > this.#policy.spanMs)
       ) {
         closed.push(this.#close())
+        const next = this.#start(offset)
+        next.data.takeRow(file.data)
+        file = next
+      } else {
+        file.data.commitRow()
       }
-    }
-    const file = this.#open ?? this.#start(offset)
-    file.lastOffset = offset
-    file.records += 1
-    file.bytes += record.value?.length ?? 0
-    if (result.ok) {
       if (file.hour === undefined) {
         file.hour = hourOf(result.eventTime)
+        file.hourIndex = hourIndex
         file.firstEventTime = result.eventTime
       }
-      file.rows.push(result.row)
     } else {
       file.rejected.push({
         topic: this.topic,
@@ -135,6 +140,9 @@ export class FileAssembler {
         value_b64: record.value?.toString('base64') ?? null,
       })
     }
+    file.lastOffset = offset
+    file.records += 1
+    file.bytes += record.value?.length ?? 0
     if (
       file.records >= this.#policy.records ||
       file.bytes >= this.#policy.bytes ||
@@ -179,11 +187,12 @@ export class FileAssembler {
       firstOffset: offset,
       lastOffset: offset,
       hour: undefined,
-      rows: [],
+      data: new ColumnBatch(this.table.columns, Math.min(this.#policy.records, 4_096)),
       rejected: [],
       records: 0,
       bytes: 0,
       firstEventTime: undefined,
+      hourIndex: Number.NaN,
       openedAt: this.#now(),
     }
     this.#open = file

@@ -1,21 +1,17 @@
 /**
- * Rows → Parquet bytes with apache-arrow (column building) and parquet-wasm (arrow-rs writer).
+ * Columns (columns.ts) → Parquet bytes with apache-arrow (column data) and parquet-wasm (arrow-rs writer).
  * Types follow the lake's rules: integers INT64, timestamps INT64 TIMESTAMP(MILLIS, isAdjustedToUTC),
  * money INT64 cents, text UTF8. The writer was chosen over DuckDB's `COPY … TO` by measurement
  * (see the sink bench, `writer_*` figures): it needs no temp file or SQL round trip per file and keeps
  * our exact column types instead of DuckDB's inference.
  */
 import * as arrow from 'apache-arrow'
-import {
-  Compression,
-  readSchema,
-  Table as WasmTable,
-  WriterPropertiesBuilder,
-  writeParquet,
-} from 'parquet-wasm'
+import { readSchema } from 'parquet-wasm'
+import { ColumnBatch } from './columns.js'
+import { type ParquetCompression, parquetFromIpc } from './parquet-writer.js'
 import type { ColumnDef, ColumnType, Row } from './tables.js'
 
-export type ParquetCompression = 'zstd' | 'snappy' | 'none'
+export { type ParquetCompression, parquetFromIpc } from './parquet-writer.js'
 
 function arrowType(type: ColumnType): arrow.DataType {
   switch (type) {
@@ -37,98 +33,114 @@ export function arrowSchema(columns: readonly ColumnDef[], metadata?: Map<string
   )
 }
 
-const utf8 = new TextEncoder()
-
-/** Validity bitmap (LSB first, Arrow spec "Validity bitmaps") and null count, or none when all valid. */
-function validity(col: ColumnDef, rows: readonly Row[]): { bitmap: Uint8Array | undefined; nulls: number } {
-  const bitmap = new Uint8Array(Math.ceil(rows.length / 8))
-  let nulls = 0
-  for (let i = 0; i < rows.length; i++) {
-    const v = rows[i]?.[col.name]
-    if (v === null || v === undefined) nulls++
-    else bitmap[i >> 3] = (bitmap[i >> 3] as number) | (1 << (i & 7))
+/**
+ * A text column's Arrow buffers: all values joined and encoded in one call (per-value TextEncoder
+ * calls were the largest item of the encode in the sink bench), offsets from the string lengths when
+ * the text is ASCII (bytes = UTF-16 units), else from each value's UTF-8 length.
+ */
+function utf8Column(values: readonly (string | null)[]): { offsets: Int32Array; data: Uint8Array } {
+  const n = values.length
+  const joined = values.join('') // null joins as ''
+  const bytes = Buffer.from(joined, 'utf8')
+  const offsets = new Int32Array(n + 1)
+  const ascii = bytes.length === joined.length
+  let total = 0
+  for (let i = 0; i < n; i++) {
+    const v = values[i]
+    if (v != null) total += ascii ? v.length : Buffer.byteLength(v, 'utf8')
+    offsets[i + 1] = total
   }
-  return { bitmap: nulls === 0 ? undefined : bitmap, nulls }
+  return { offsets, data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) }
 }
 
 /**
- * Builds one column's Arrow data directly from typed arrays: several times faster than
- * `vectorFromArray`'s generic builders, which dominated the encode time (sink bench).
+ * Safe integers held as doubles → little-endian INT64 (Arrow buffers are little-endian, and so is
+ * every platform Node runs on here), through the two 32-bit halves: no BigInt per value.
  */
-function columnData(col: ColumnDef, type: arrow.DataType, rows: readonly Row[]): arrow.Data {
-  const n = rows.length
-  const { bitmap, nulls } = validity(col, rows)
-  const base = { length: n, nullCount: nulls, ...(bitmap ? { nullBitmap: bitmap } : {}) }
+function int64Column(values: Float64Array): BigInt64Array {
+  const out = new BigInt64Array(values.length)
+  const words = new Int32Array(out.buffer)
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number
+    const hi = Math.floor(v / 4_294_967_296)
+    words[2 * i] = v - hi * 4_294_967_296
+    words[2 * i + 1] = hi
+  }
+  return out
+}
+
+/** Builds one column's Arrow data from the accumulator's arrays (no pass over row objects). */
+function columnData(batch: ColumnBatch, c: number, type: arrow.DataType): arrow.Data {
+  const col = batch.columns[c] as ColumnDef
+  const nulls = batch.nullCount(c)
+  // As before the accumulator: no bitmap at all when every value is valid.
+  const base = {
+    length: batch.length,
+    nullCount: nulls,
+    ...(nulls > 0 ? { nullBitmap: batch.validity(c) } : {}),
+  }
   switch (col.type) {
     case 'string': {
-      const offsets = new Int32Array(n + 1)
-      const parts: Uint8Array[] = new Array(n)
-      let total = 0
-      for (let i = 0; i < n; i++) {
-        const v = rows[i]?.[col.name]
-        const bytes = v === null || v === undefined ? new Uint8Array(0) : utf8.encode(String(v))
-        parts[i] = bytes
-        total += bytes.length
-        offsets[i + 1] = total
-      }
-      const data = new Uint8Array(total)
-      for (let i = 0; i < n; i++) data.set(parts[i] as Uint8Array, offsets[i] as number)
+      const { offsets, data } = utf8Column(batch.strings(c))
       return arrow.makeData({ ...base, type: type as arrow.Utf8, valueOffsets: offsets, data })
     }
-    case 'double': {
-      const data = new Float64Array(n)
-      for (let i = 0; i < n; i++) data[i] = Number(rows[i]?.[col.name] ?? 0)
-      return arrow.makeData({ ...base, type: type as arrow.Float64, data })
-    }
+    case 'double':
+      return arrow.makeData({ ...base, type: type as arrow.Float64, data: batch.numbers(c) })
     case 'int64':
-    case 'timestamp_ms': {
-      const data = new BigInt64Array(n)
-      for (let i = 0; i < n; i++) {
-        const v = rows[i]?.[col.name]
-        data[i] = v === null || v === undefined ? 0n : BigInt(v as number)
-      }
-      return col.type === 'int64'
-        ? arrow.makeData({ ...base, type: type as arrow.Int64, data })
-        : arrow.makeData({ ...base, type: type as arrow.TimestampMillisecond, data })
-    }
+      return arrow.makeData({ ...base, type: type as arrow.Int64, data: int64Column(batch.numbers(c)) })
+    case 'timestamp_ms':
+      return arrow.makeData({
+        ...base,
+        type: type as arrow.TimestampMillisecond,
+        data: int64Column(batch.numbers(c)),
+      })
   }
+}
+
+/** Rows (tests, the writer bench) into an accumulator; the encoder has one path, from columns. */
+export function columnsFromRows(columns: readonly ColumnDef[], rows: readonly Row[]): ColumnBatch {
+  const batch = new ColumnBatch(columns, rows.length)
+  for (const row of rows) batch.pushRow(row)
+  return batch
 }
 
 /** An Arrow table with exactly the column list's schema (nullability included). */
 export function toArrowTable(
   columns: readonly ColumnDef[],
-  rows: readonly Row[],
+  rows: readonly Row[] | ColumnBatch,
   metadata?: Map<string, string>,
 ): arrow.Table {
+  const batch = rows instanceof ColumnBatch ? rows : columnsFromRows(columns, rows)
+  if (batch.columns.length !== columns.length || batch.columns.some((c, i) => c.name !== columns[i]?.name)) {
+    throw new TypeError('the accumulator was filled for another column list')
+  }
   const schema = arrowSchema(columns, metadata)
-  const children = columns.map((col, i) => columnData(col, (schema.fields[i] as arrow.Field).type, rows))
+  const children = columns.map((_, i) => columnData(batch, i, (schema.fields[i] as arrow.Field).type))
   const data = arrow.makeData({
     type: new arrow.Struct(schema.fields),
-    length: rows.length,
+    length: batch.length,
     nullCount: 0,
     children,
   })
   return new arrow.Table(schema, new arrow.RecordBatch(schema, data))
 }
 
-const COMPRESSION: Record<ParquetCompression, Compression> = {
-  zstd: Compression.ZSTD,
-  snappy: Compression.SNAPPY,
-  none: Compression.UNCOMPRESSED,
+/** The Arrow IPC stream of the rows: what the Parquet writer reads, and what crosses to its worker. */
+export function arrowIpc(
+  columns: readonly ColumnDef[],
+  rows: readonly Row[] | ColumnBatch,
+  metadata?: Map<string, string>,
+): Uint8Array {
+  return arrow.tableToIPC(toArrowTable(columns, rows, metadata), 'stream')
 }
 
 export function encodeParquet(
   columns: readonly ColumnDef[],
-  rows: readonly Row[],
+  rows: readonly Row[] | ColumnBatch,
   compression: ParquetCompression = 'zstd',
   metadata?: Map<string, string>,
 ): Uint8Array {
-  const ipc = arrow.tableToIPC(toArrowTable(columns, rows, metadata), 'stream')
-  const props = new WriterPropertiesBuilder()
-    .setCompression(COMPRESSION[compression])
-    .setCreatedBy('pedepronto cloud-sink')
-    .build()
-  return writeParquet(WasmTable.fromIPCStream(ipc), props)
+  return parquetFromIpc(arrowIpc(columns, rows, metadata), compression)
 }
 
 /** Key-value metadata stored with the Arrow schema of a Parquet file (e.g. the Kafka offset range). */

@@ -8,6 +8,14 @@
  * deterministically (assembler.ts), so a crash at any point makes the next owner rewrite the same
  * objects. Buffers are dropped on every rebalance (GROUP_JOIN): kafkajs then fetches from the
  * committed offsets again.
+ *
+ * Uploads are pipelined with consumption (issue #6: the serial loop left the main thread half idle
+ * waiting for S3): a closed file is encoded and uploaded in the background by its partition's
+ * UploadPipeline (pipeline.ts), which commits in offset order; the batch handler only waits when
+ * UPLOADS_IN_FLIGHT files of its partition are outstanding (back-pressure). Every partition state
+ * carries the epoch of the assignment it was created in; a rebalance or a failed upload retires the
+ * state, after which its uploads can neither commit nor start another write, and the next state of
+ * that partition lists the lake only once they have settled, so it recovers their cuts.
  */
 import { ExitCode, type Logger, PedeProntoError, silentLogger } from '@pedepronto/common'
 import { KAFKA_TOPICS, type KafkaTopicName, topicName } from '@pedepronto/contracts'
@@ -15,11 +23,13 @@ import { type Consumer, type EachBatchPayload, Kafka, logLevel } from 'kafkajs'
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { FileAssembler, type OffsetRange, type PendingFile } from './assembler.js'
 import type { SinkConfig } from './config.js'
+import { createEncoder, type ParquetEncoder } from './encoder.js'
 import { SinkError } from './errors.js'
 import { GlueCatalog } from './glue.js'
 import { IotLivePush } from './iot.js'
 import { dataKey, parseFileKey, rejectedKey, rejectedPrefix, tablePrefix } from './layout.js'
-import { encodeParquet, parquetMetadata } from './parquet.js'
+import { arrowIpc, parquetMetadata } from './parquet.js'
+import { type RetryPolicy, UploadPipeline } from './pipeline.js'
 import { buildManifest, manifestKey } from './sql.js'
 import { ORDER_FACTS, type Row, TABLES, type TableDef } from './tables.js'
 import { createTarget, type LakeObject, type LakeTarget } from './targets.js'
@@ -34,14 +44,31 @@ export function emulatorCredentials(
 
 export const LAST_OFFSET_META = 'pedepronto.kafka.last_offset'
 
+/**
+ * Files of one partition that may upload at once; the batch handler waits while this many are
+ * outstanding. Two keep S3 busy while the next file fills (sink bench) and bound the memory to about
+ * two files per partition beyond the open one. Not a config field: the README's configuration table
+ * is generated from the schema.
+ */
+export const UPLOADS_IN_FLIGHT = 2
+
+/** Six attempts with doubling waits (0.4 s … 6.4 s), as the serial sink had. */
+export const UPLOAD_RETRY: RetryPolicy = { attempts: 6, delayMs: (attempt: number) => 200 * 2 ** attempt }
+
 interface PartitionState {
+  readonly id: string
+  readonly topic: string
+  readonly partition: number
+  /** The assignment this state belongs to (CloudSink.#epoch when it was created). */
+  readonly epoch: number
+  /** First offset this state was given: where to re-read from when nothing was committable yet. */
+  readonly startOffset: bigint
   assembler: FileAssembler
-  /** Closed files not uploaded yet, oldest first. */
-  pending: PendingFile[]
+  pipeline: UploadPipeline<PendingFile>
   /** Next offset to add: redelivered records below it are already buffered. */
   nextOffset: bigint
-  committed: bigint | undefined
   highWatermark: bigint
+  retired: boolean
 }
 
 export interface SinkMetrics {
@@ -114,6 +141,10 @@ export interface CloudSinkDeps {
   logger?: Logger
   registry: Registry
   target?: LakeTarget
+  /** Where the Parquet writer runs (encoder.ts); default a worker thread when built, else inline. */
+  encoder?: ParquetEncoder | 'worker' | 'inline'
+  /** Upload retries (tests shorten the waits); default UPLOAD_RETRY. */
+  uploadRetry?: RetryPolicy
 }
 
 export interface SinkSummary {
@@ -127,7 +158,9 @@ export interface SinkSummary {
 export class CloudSink {
   readonly config: SinkConfig
   readonly target: LakeTarget
+  readonly encoder: ParquetEncoder
   readonly metrics: SinkMetrics
+  readonly #uploadRetry: RetryPolicy
   readonly #log: Logger
   readonly #tables: Map<string, TableDef> = new Map()
   readonly #parts = new Map<string, PartitionState>()
@@ -137,14 +170,21 @@ export class CloudSink {
   #iot: IotLivePush | undefined
   #timer: NodeJS.Timeout | undefined
   #chain: Promise<unknown> = Promise.resolve()
+  /** Bumped on every rebalance: states of an older epoch may not commit. */
+  #epoch = 0
+  /** Uploads of retired states still running; the lake is listed for recovery only after them. */
+  readonly #settling = new Set<Promise<void>>()
   #joined = false
   #stopping = false
+  #read = 0
   readonly summary: SinkSummary = { files: 0, rows: 0, rejected: 0, bytes: 0, committed: {} }
 
   constructor(config: SinkConfig, deps: CloudSinkDeps) {
     this.config = config
     this.#log = deps.logger ?? silentLogger()
     this.metrics = createMetrics(deps.registry)
+    this.#uploadRetry = deps.uploadRetry ?? UPLOAD_RETRY
+    this.encoder = typeof deps.encoder === 'object' ? deps.encoder : createEncoder(deps.encoder ?? 'worker')
     const creds = emulatorCredentials(config.aws.endpoint)
     this.target =
       deps.target ??
@@ -248,10 +288,13 @@ export class CloudSink {
       retry: { retries: 8 },
     })
     this.#consumer = consumer
+    // Retire before the rejoin already: kafkajs emits REBALANCING just before it re-joins, and a
+    // revoked partition's background uploads must stop committing and starting writes from then on.
+    consumer.on(consumer.events.REBALANCING, () => this.#retireAll())
     consumer.on(consumer.events.GROUP_JOIN, () => {
       // kafkajs resumes every assigned partition from its committed offset after a join, so buffered
       // (uncommitted) records would be delivered again: drop them and re-run recovery.
-      this.#parts.clear()
+      this.#retireAll()
       this.#orphans = new Map()
       this.#joined = true
     })
@@ -264,7 +307,7 @@ export class CloudSink {
       autoCommit: false,
       eachBatchAutoResolve: true,
       partitionsConsumedConcurrently: 2,
-      eachBatch: (payload) => this.#serial(() => this.#onBatch(payload)),
+      eachBatch: (payload) => this.#onBatch(payload),
     })
     const tick = Math.max(50, Math.min(1_000, Math.floor(sink.flushIntervalMs / 2)))
     this.#timer = setInterval(() => {
@@ -276,7 +319,7 @@ export class CloudSink {
     return { topics, skipped }
   }
 
-  /** One thing at a time: batches, idle flushes and the drain never interleave on the buffers. */
+  /** One thing at a time: adding batches, idle flushes and the stop's flush never interleave on the buffers. */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.#chain.then(fn, fn)
     this.#chain = next.catch(() => undefined)
@@ -296,7 +339,30 @@ export class CloudSink {
       )
     }
     const { sink } = this.config
+    const pipeline = new UploadPipeline<PendingFile>({
+      maxInFlight: UPLOADS_IN_FLIGHT,
+      retry: this.#uploadRetry,
+      upload: (file) => this.#upload(file),
+      uploaded: (file) => this.#sideEffects(file),
+      // Called only after this function returned, once a file is uploaded: `state` is set by then.
+      commit: (offset) => this.#commit(state, offset),
+      onRetry: (file, attempt, error) =>
+        this.#log.warn(
+          { err: error, attempt, topic, partition, first: String(file.firstOffset) },
+          'upload failed; retrying',
+        ),
+      onCommitError: (offset, error) =>
+        this.#log.warn(
+          { err: error, topic, partition, offset: String(offset) },
+          'offset commit failed; the next commit covers it',
+        ),
+    })
     const state: PartitionState = {
+      id,
+      topic,
+      partition,
+      epoch: this.#epoch,
+      startOffset: firstOffset,
       assembler: new FileAssembler(
         table,
         topic,
@@ -304,13 +370,57 @@ export class CloudSink {
         { records: sink.rotateRecords, bytes: sink.rotateBytes, spanMs: sink.rotateSpanMs },
         recovered,
       ),
-      pending: [],
+      pipeline,
       nextOffset: firstOffset,
-      committed: undefined,
       highWatermark: firstOffset,
+      retired: false,
     }
     this.#parts.set(id, state)
     return state
+  }
+
+  /** Whether `state` still owns its partition: created in this assignment and not retired. */
+  #current(state: PartitionState): boolean {
+    return !state.retired && state.epoch === this.#epoch && this.#parts.get(state.id) === state
+  }
+
+  /** Retires every state: their uploads may finish but never commit (rebalance, graceful stop). */
+  #retireAll(): void {
+    this.#epoch++
+    for (const state of [...this.#parts.values()]) this.#retire(state)
+  }
+
+  #retire(state: PartitionState): void {
+    state.retired = true
+    if (this.#parts.get(state.id) === state) this.#parts.delete(state.id)
+    const settled = state.pipeline.retire()
+    this.#settling.add(settled)
+    void settled.then(() => this.#settling.delete(settled))
+  }
+
+  /**
+   * A partition whose upload failed for good: retire its state and re-read from the furthest offset
+   * that is safe (everything before it uploaded); the next state lists the lake again once the old
+   * uploads have settled and so rewrites the objects they left with the same cuts.
+   */
+  #reset(state: PartitionState, error: unknown): void {
+    const from = state.pipeline.committable ?? state.startOffset
+    this.#log.error(
+      { err: error, topic: state.topic, partition: state.partition, from: String(from) },
+      'upload failed after retries; re-reading the partition from its last safe offset',
+    )
+    this.#retire(state)
+    this.#orphans.delete((this.#tables.get(state.topic) as TableDef).name)
+    this.#consumer?.seek({ topic: state.topic, partition: state.partition, offset: from.toString() })
+  }
+
+  async #commit(state: PartitionState, offset: bigint): Promise<void> {
+    if (!this.#consumer || !this.#current(state)) return
+    const { topic, partition } = state
+    await this.#consumer.commitOffsets([{ topic, partition, offset: offset.toString() }])
+    this.summary.committed[`${topic}:${partition}`] = offset.toString()
+    const lag = state.highWatermark - offset
+    this.metrics.lag.set({ topic, partition: String(partition) }, Number(lag < 0n ? 0n : lag))
   }
 
   /**
@@ -323,6 +433,8 @@ export class CloudSink {
     partition: number,
     from: bigint,
   ): Promise<OffsetRange[]> {
+    // Uploads of a retired state of this partition may still land: list only after them.
+    while (this.#settling.size > 0) await Promise.all([...this.#settling])
     let listing = this.#orphans.get(table.name)
     if (!listing) {
       const { prefix } = this.config.sink
@@ -347,92 +459,102 @@ export class CloudSink {
   }
 
   async #onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (batch.messages.length === 0) return
+    if (batch.messages.length === 0 || isStale()) return
+    const state = await this.#serial(() => this.#add(batch, isRunning, isStale))
+    if (!state) return
+    try {
+      await this.#whileHeartbeating(state.pipeline.room(), heartbeat)
+    } catch (error) {
+      if (state.pipeline.failure && this.#current(state)) this.#reset(state, error)
+      else throw error
+      return
+    }
+    try {
+      // Normally kafkajs' own heartbeat after this handler is the one that sees a rebalance; seeing
+      // it here lets the uploads in flight land before the group re-assigns the partition, so its
+      // next owner lists them (the serial sink had them all done by the time it returned).
+      await heartbeat()
+    } catch (error) {
+      await this.#uploadsSettled()
+      throw error
+    }
+  }
+
+  /** Adds a batch's records and submits the files they close; undefined when the batch is skipped. */
+  async #add(
+    batch: EachBatchPayload['batch'],
+    isRunning: () => boolean,
+    isStale: () => boolean,
+  ): Promise<PartitionState | undefined> {
     const first = BigInt(batch.firstOffset() ?? batch.messages[0]?.offset ?? '0')
     const state = await this.#state(batch.topic, batch.partition, first)
+    const failure = state.pipeline.failure
+    if (failure) {
+      this.#reset(state, failure.error)
+      return undefined
+    }
     state.highWatermark = BigInt(batch.highWatermark)
-    for (const message of batch.messages) {
-      if (!isRunning() || isStale()) break
+    const { messages } = batch
+    for (let i = 0; i < messages.length; i++) {
+      // isStale() builds a key string per call (kafkajs seekOffsets): asked every 256 records only.
+      if ((i & 255) === 0 && (!isRunning() || isStale())) break
+      const message = messages[i] as (typeof messages)[number]
       const offset = BigInt(message.offset)
       if (offset < state.nextOffset) continue
-      state.pending.push(
-        ...state.assembler.add({ offset: message.offset, key: message.key, value: message.value }),
-      )
+      for (const file of state.assembler.add({
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+      }))
+        state.pipeline.submit(file)
       state.nextOffset = offset + 1n
+      this.#read++
     }
     if (state.assembler.idle(this.config.sink.flushIntervalMs)) {
       const file = state.assembler.flush()
-      if (file) state.pending.push(file)
+      if (file) state.pipeline.submit(file)
     }
-    await this.#drain(state, heartbeat)
+    return state
   }
 
   async #flushIdle(): Promise<void> {
     for (const state of this.#parts.values()) {
+      if (state.pipeline.failure) continue
       if (state.assembler.idle(this.config.sink.flushIntervalMs)) {
         const file = state.assembler.flush()
-        if (file) state.pending.push(file)
-      }
-      if (state.pending.length > 0) await this.#drain(state, async () => {})
-    }
-  }
-
-  /** Uploads pending files in order, then commits past the last uploaded one. */
-  async #drain(state: PartitionState, heartbeat: () => Promise<void>): Promise<void> {
-    let commitTo: bigint | undefined
-    let topic = ''
-    let partition = 0
-    while (state.pending.length > 0) {
-      const file = state.pending[0] as PendingFile
-      await this.#uploadWithRetry(file, heartbeat)
-      state.pending.shift()
-      commitTo = file.lastOffset + 1n
-      topic = file.topic
-      partition = file.partition
-    }
-    if (commitTo === undefined || !this.#consumer) return
-    await this.#consumer.commitOffsets([{ topic, partition, offset: commitTo.toString() }])
-    state.committed = commitTo
-    this.summary.committed[`${topic}:${partition}`] = commitTo.toString()
-    const lag = state.highWatermark - commitTo
-    this.metrics.lag.set({ topic, partition: String(partition) }, Number(lag < 0n ? 0n : lag))
-  }
-
-  async #uploadWithRetry(file: PendingFile, heartbeat: () => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.#upload(file)
-        return
-      } catch (error) {
-        if (attempt >= 6 || this.#stopping) throw error
-        this.#log.warn(
-          {
-            err: error,
-            attempt,
-            topic: file.topic,
-            partition: file.partition,
-            first: String(file.firstOffset),
-          },
-          'upload failed; retrying',
-        )
-        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt))
-        await heartbeat().catch(() => undefined)
+        if (file) state.pipeline.submit(file)
       }
     }
   }
 
+  /** Awaits `work`, heartbeating meanwhile so that a slow upload does not cost the group membership. */
+  async #whileHeartbeating<T>(work: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
+    const timer = setInterval(() => void heartbeat().catch(() => undefined), 1_000)
+    try {
+      return await work
+    } finally {
+      clearInterval(timer)
+    }
+  }
+
+  /** Resolves once no upload of any current state runs or waits (their commits may still follow). */
+  async #uploadsSettled(): Promise<void> {
+    await Promise.all([...this.#parts.values()].map((s) => s.pipeline.uploadsSettled()))
+  }
+
+  /** Encode and upload one file (one attempt; the pipeline retries). */
   async #upload(file: PendingFile): Promise<void> {
     const { prefix, compression } = this.config.sink
     const table = file.table
     const t0 = performance.now()
-    if (file.rows.length > 0 && file.hour) {
+    if (file.data.length > 0 && file.hour) {
       const meta = new Map([
         [LAST_OFFSET_META, file.lastOffset.toString()],
         ['pedepronto.kafka.topic', file.topic],
         ['pedepronto.kafka.partition', String(file.partition)],
         ['pedepronto.kafka.first_offset', file.firstOffset.toString()],
       ])
-      const bytes = encodeParquet(table.columns, file.rows, compression, meta)
+      const bytes = await this.encoder.encode(arrowIpc(table.columns, file.data, meta), compression)
       await this.target.put(
         dataKey(prefix, table.name, file.hour, file.topic, file.partition, file.firstOffset),
         bytes,
@@ -440,9 +562,9 @@ export class CloudSink {
       )
       this.metrics.files.inc({ table: table.name, kind: 'parquet' })
       this.metrics.bytes.inc({ table: table.name }, bytes.length)
-      this.metrics.records.inc({ table: table.name }, file.rows.length)
+      this.metrics.records.inc({ table: table.name }, file.data.length)
       this.summary.files++
-      this.summary.rows += file.rows.length
+      this.summary.rows += file.data.length
       this.summary.bytes += bytes.length
     }
     if (file.rejected.length > 0) {
@@ -469,12 +591,12 @@ export class CloudSink {
       )
     }
     this.metrics.uploadSeconds.observe({ table: table.name }, (performance.now() - t0) / 1000)
-    if (file.rows.length > 0 && file.hour) await this.#sideEffects(file)
   }
 
   /** Catalog and IoT: best effort after the upload; failures are logged and counted, never block commits. */
   async #sideEffects(file: PendingFile): Promise<void> {
-    if (this.#glue && file.hour) {
+    if (file.data.length === 0 || !file.hour) return
+    if (this.#glue) {
       try {
         await this.#glue.addPartitions(file.table, [file.hour])
         this.metrics.glue.inc({ outcome: 'ok' })
@@ -486,7 +608,7 @@ export class CloudSink {
     if (!this.#iot) return
     if (file.table.name === 'restaurant_kpis') {
       const latest = new Map<string, Row>()
-      for (const row of file.rows) {
+      for (const row of file.data.toRows()) {
         const r = String(row.restaurant_id)
         const prev = latest.get(r)
         if (!prev || Number(row.window_end) >= Number(prev.window_end)) latest.set(r, row)
@@ -494,7 +616,7 @@ export class CloudSink {
       for (const row of latest.values())
         await this.#iotCall('shadow', () => (this.#iot as IotLivePush).pushKpis(row))
     } else if (file.table.name === 'alerts') {
-      for (const row of file.rows)
+      for (const row of file.data.toRows())
         await this.#iotCall('publish', () => (this.#iot as IotLivePush).publishAlert(row))
     }
   }
@@ -523,15 +645,36 @@ export class CloudSink {
     return key
   }
 
-  /** Status for the periodic line: open buffers and pending files. */
-  status(): { partitions: number; buffered: number; pending: number } {
+  /**
+   * Status for the periodic line: open buffers, files not committed yet, and records read so far
+   * (each delivery counted, so re-reads after a rebalance count again).
+   */
+  status(): { partitions: number; buffered: number; pending: number; read: number } {
     let buffered = 0
     let pending = 0
     for (const s of this.#parts.values()) {
       buffered += s.assembler.open?.records ?? 0
-      pending += s.pending.length
+      pending += s.pipeline.outstanding
     }
-    return { partitions: this.#parts.size, buffered, pending }
+    return { partitions: this.#parts.size, buffered, pending, read: this.#read }
+  }
+
+  /**
+   * Closes every open file now (except those inside a recovered range, which the next owner rewrites
+   * with the same cut) and resolves once all files are uploaded and their offsets committed: the end
+   * of a stream, without waiting for the idle flush. Rejects with the first failure.
+   */
+  async flush(): Promise<void> {
+    await this.#serial(async () => {
+      for (const state of this.#parts.values()) {
+        if (state.pipeline.failure) continue
+        const file = state.assembler.flush()
+        if (file) state.pipeline.submit(file)
+      }
+    })
+    const drained = await Promise.allSettled([...this.#parts.values()].map((s) => s.pipeline.drain()))
+    const failed = drained.find((r) => r.status === 'rejected')
+    if (failed) throw failed.reason
   }
 
   /**
@@ -546,16 +689,11 @@ export class CloudSink {
       // Flush while the group is still joined: kafkajs refuses offset commits after consumer.stop().
       // Pausing first stops new batches; the batch in progress finishes inside #serial.
       consumer.pause([...this.topics().keys()].map((topic) => ({ topic })))
-      await this.#serial(async () => {
-        for (const state of this.#parts.values()) {
-          const file = state.assembler.flush()
-          if (file) state.pending.push(file)
-          if (state.pending.length > 0) await this.#drain(state, async () => {})
-        }
-      }).catch((error: unknown) =>
+      await this.flush().catch((error: unknown) =>
         this.#log.error({ err: error }, 'drain failed; uncommitted records will be re-read'),
       )
       this.#stopping = true
+      this.#retireAll()
       await consumer.stop()
       await consumer.disconnect()
       this.#consumer = undefined
@@ -566,6 +704,7 @@ export class CloudSink {
         this.#log.warn({ err: error }, 'manifest not written'),
       )
     }
+    await this.encoder.close()
     this.#glue?.close()
     this.#iot?.close()
     await this.target.close()

@@ -30,6 +30,13 @@ export type Row = Record<string, CellValue>
 
 export type RowResult = { ok: true; row: Row; eventTime: number } | { ok: false; reason: string }
 
+/** Where a table puts one row's cells, by column index (columns.ts stores them column by column). */
+export interface RowWriter {
+  set(column: number, value: CellValue): void
+}
+
+export type RowVerdict = { ok: true; eventTime: number } | { ok: false; reason: string }
+
 export type TableName = 'order_events' | 'telemetry' | 'order_facts' | 'restaurant_kpis' | 'alerts'
 
 export interface TableDef {
@@ -40,8 +47,42 @@ export interface TableDef {
   readonly eventTimeColumn: string
   readonly columns: readonly ColumnDef[]
   readonly description: string
-  /** Turns a Kafka record value into a row, or says why it does not fit the table. */
+  /**
+   * Writes a Kafka record value's cells into `out` (cells not set are null), or says why it does not
+   * fit the table; after a rejection `out` may hold part of a row, which the caller discards. The one
+   * mapping from records to rows: `toRow` is derived from it.
+   */
+  writeRow(value: Buffer | null, out: RowWriter): RowVerdict
+  /** The same row as an object (side effects, the writer bench, tests). */
   toRow(value: Buffer | null): RowResult
+}
+
+/** Column name → index, checked once at load: a renamed column fails here, not in a file. */
+function columnIndex<N extends string>(columns: readonly ColumnDef[], ...names: N[]): Record<N, number> {
+  const out = {} as Record<N, number>
+  for (const name of names) {
+    const i = columns.findIndex((c) => c.name === name)
+    if (i < 0) throw new Error(`no column ${name} in ${columns.map((c) => c.name).join(', ')}`)
+    out[name] = i
+  }
+  return out
+}
+
+/** A table from its column list and its `writeRow`; `toRow` fills a null row through the same code. */
+function defineTable(def: Omit<TableDef, 'toRow'>): TableDef {
+  const { columns } = def
+  return {
+    ...def,
+    toRow(value) {
+      const row = nullRow(columns)
+      const verdict = def.writeRow(value, {
+        set: (column, cell) => {
+          row[(columns[column] as ColumnDef).name] = cell
+        },
+      })
+      return verdict.ok ? { ok: true, row, eventTime: verdict.eventTime } : verdict
+    },
+  }
 }
 
 const c = (name: string, type: ColumnType, nullable: boolean, description: string): ColumnDef => ({
@@ -64,19 +105,32 @@ const envelopeColumns: readonly ColumnDef[] = [
   c('transport', 'string', false, 'mqtt, mqtts, ws or serial'),
 ]
 
-function envelopeRow(e: IngestedEvent): Row {
-  return {
-    event_id: e.event_id,
-    type: e.type,
-    v: e.v,
-    device_id: e.device_id,
-    restaurant_id: e.restaurant_id,
-    event_time: e.event_time,
-    received_at: e.received_at,
-    seq: e.seq,
-    gateway_id: e.gateway_id,
-    transport: e.transport,
-  }
+const ENV = columnIndex(
+  envelopeColumns,
+  'event_id',
+  'type',
+  'v',
+  'device_id',
+  'restaurant_id',
+  'event_time',
+  'received_at',
+  'seq',
+  'gateway_id',
+  'transport',
+)
+
+/** The envelope columns lead both raw tables, so their indexes are the same in each. */
+function writeEnvelope(e: IngestedEvent, out: RowWriter): void {
+  out.set(ENV.event_id, e.event_id)
+  out.set(ENV.type, e.type)
+  out.set(ENV.v, e.v)
+  out.set(ENV.device_id, e.device_id)
+  out.set(ENV.restaurant_id, e.restaurant_id)
+  out.set(ENV.event_time, e.event_time)
+  out.set(ENV.received_at, e.received_at)
+  out.set(ENV.seq, e.seq)
+  out.set(ENV.gateway_id, e.gateway_id)
+  out.set(ENV.transport, e.transport)
 }
 
 function nullRow(columns: readonly ColumnDef[]): Row {
@@ -116,40 +170,62 @@ const orderEventColumns: readonly ColumnDef[] = [
   c('items_json', 'string', true, 'order.placed: items as JSON (sku, name, quantity, unit_price_cents)'),
 ]
 
-export const ORDER_EVENTS: TableDef = {
+const OE = columnIndex(
+  orderEventColumns,
+  'order_id',
+  'status_from',
+  'status_to',
+  'reason',
+  'rating',
+  'comment',
+  'total_cents',
+  'currency',
+  'item_count',
+  'line_count',
+  'channel',
+  'customer_id',
+  'notify_device_id',
+  'table_label',
+  'items_json',
+)
+
+export const ORDER_EVENTS: TableDef = defineTable({
   name: 'order_events',
   topic: 'orders',
   eventTimeColumn: 'event_time',
   columns: orderEventColumns,
   description: 'Ingested order.* events, one row per event, payload flattened',
-  toRow(value) {
+  writeRow(value, out) {
     const parsed = parseIngested(value)
     if (!parsed.ok) return parsed
     const e = parsed.event
-    const row: Row = { ...nullRow(orderEventColumns), ...envelopeRow(e) }
     switch (e.type) {
-      case 'order.placed':
-        row.order_id = e.payload.order_id
-        row.total_cents = e.payload.total_cents
-        row.currency = e.payload.currency
-        row.item_count = e.payload.items.reduce((sum, item) => sum + item.quantity, 0)
-        row.line_count = e.payload.items.length
-        row.channel = e.payload.channel
-        row.customer_id = e.payload.customer_id
-        row.notify_device_id = e.payload.notify_device_id ?? null
-        row.table_label = e.payload.table ?? null
-        row.items_json = JSON.stringify(e.payload.items)
+      case 'order.placed': {
+        const items = e.payload.items
+        let quantity = 0
+        for (const item of items) quantity += item.quantity
+        out.set(OE.order_id, e.payload.order_id)
+        out.set(OE.total_cents, e.payload.total_cents)
+        out.set(OE.currency, e.payload.currency)
+        out.set(OE.item_count, quantity)
+        out.set(OE.line_count, items.length)
+        out.set(OE.channel, e.payload.channel)
+        out.set(OE.customer_id, e.payload.customer_id)
+        out.set(OE.notify_device_id, e.payload.notify_device_id ?? null)
+        out.set(OE.table_label, e.payload.table ?? null)
+        out.set(OE.items_json, JSON.stringify(items))
         break
+      }
       case 'order.status_changed':
-        row.order_id = e.payload.order_id
-        row.status_from = e.payload.from
-        row.status_to = e.payload.to
-        row.reason = e.payload.reason ?? null
+        out.set(OE.order_id, e.payload.order_id)
+        out.set(OE.status_from, e.payload.from)
+        out.set(OE.status_to, e.payload.to)
+        out.set(OE.reason, e.payload.reason ?? null)
         break
       case 'order.rated':
-        row.order_id = e.payload.order_id
-        row.rating = e.payload.rating
-        row.comment = e.payload.comment ?? null
+        out.set(OE.order_id, e.payload.order_id)
+        out.set(OE.rating, e.payload.rating)
+        out.set(OE.comment, e.payload.comment ?? null)
         break
       default:
         return {
@@ -157,9 +233,10 @@ export const ORDER_EVENTS: TableDef = {
           reason: `type ${e.type} does not belong to table order_events (topic pp.orders.v1)`,
         }
     }
-    return { ok: true, row, eventTime: e.event_time }
+    writeEnvelope(e, out)
+    return { ok: true, eventTime: e.event_time }
   },
-}
+})
 
 const telemetryColumns: readonly ColumnDef[] = [
   ...envelopeColumns,
@@ -172,28 +249,38 @@ const telemetryColumns: readonly ColumnDef[] = [
   c('rssi_dbm', 'int64', true, 'device.heartbeat: signal (null = wired)'),
 ]
 
-export const TELEMETRY: TableDef = {
+const TE = columnIndex(
+  telemetryColumns,
+  'sensor',
+  'value',
+  'unit',
+  'uptime_s',
+  'firmware',
+  'battery_pct',
+  'rssi_dbm',
+)
+
+export const TELEMETRY: TableDef = defineTable({
   name: 'telemetry',
   topic: 'telemetry',
   eventTimeColumn: 'event_time',
   columns: telemetryColumns,
   description: 'Ingested device.telemetry and device.heartbeat events, nullable columns per kind',
-  toRow(value) {
+  writeRow(value, out) {
     const parsed = parseIngested(value)
     if (!parsed.ok) return parsed
     const e = parsed.event
-    const row: Row = { ...nullRow(telemetryColumns), ...envelopeRow(e) }
     switch (e.type) {
       case 'device.telemetry':
-        row.sensor = e.payload.sensor
-        row.value = e.payload.value
-        row.unit = e.payload.unit
+        out.set(TE.sensor, e.payload.sensor)
+        out.set(TE.value, e.payload.value)
+        out.set(TE.unit, e.payload.unit)
         break
       case 'device.heartbeat':
-        row.uptime_s = e.payload.uptime_s
-        row.firmware = e.payload.firmware
-        row.battery_pct = e.payload.battery_pct
-        row.rssi_dbm = e.payload.rssi_dbm
+        out.set(TE.uptime_s, e.payload.uptime_s)
+        out.set(TE.firmware, e.payload.firmware)
+        out.set(TE.battery_pct, e.payload.battery_pct)
+        out.set(TE.rssi_dbm, e.payload.rssi_dbm)
         break
       default:
         return {
@@ -201,56 +288,75 @@ export const TELEMETRY: TableDef = {
           reason: `type ${e.type} does not belong to table telemetry (topic pp.telemetry.v1)`,
         }
     }
-    return { ok: true, row, eventTime: e.event_time }
+    writeEnvelope(e, out)
+    return { ok: true, eventTime: e.event_time }
   },
-}
+})
 
 /**
  * Checks a JSON object against the column list: every non-nullable column present with its type,
  * nullable ones absent or null or typed. Timestamps are epoch milliseconds (integers), as on the wire.
  * Unknown fields are ignored: the producer may add a column before the sink does (add-only evolution).
+ * Writes the cells into `out` as it goes; on a rejection `out` holds part of a row (see writeRow).
  */
-export function rowFromObject(
+function writeObject(
   columns: readonly ColumnDef[],
   value: unknown,
-): { ok: true; row: Row } | { ok: false; reason: string } {
+  out: RowWriter,
+): { ok: true } | { ok: false; reason: string } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, reason: 'schema: expected a JSON object' }
   }
   const record = value as Record<string, unknown>
-  const row: Row = {}
   const problems: string[] = []
-  for (const col of columns) {
+  for (let i = 0; i < columns.length; i++) {
+    const col = columns[i] as ColumnDef
     const v = record[col.name]
     if (v === undefined || v === null) {
       if (!col.nullable) problems.push(`/${col.name}: required`)
-      row[col.name] = null
+      out.set(i, null)
       continue
     }
     switch (col.type) {
       case 'string':
-        if (typeof v === 'string') row[col.name] = v
-        else if (typeof v === 'object') row[col.name] = JSON.stringify(v)
+        if (typeof v === 'string') out.set(i, v)
+        else if (typeof v === 'object') out.set(i, JSON.stringify(v))
         else problems.push(`/${col.name}: expected a string, got ${JSON.stringify(v)}`)
         break
       case 'int64':
       case 'timestamp_ms':
-        if (typeof v === 'number' && Number.isSafeInteger(v)) row[col.name] = v
+        if (typeof v === 'number' && Number.isSafeInteger(v)) out.set(i, v)
         else problems.push(`/${col.name}: expected an integer, got ${JSON.stringify(v)}`)
         break
       case 'double':
-        if (typeof v === 'number' && Number.isFinite(v)) row[col.name] = v
+        if (typeof v === 'number' && Number.isFinite(v)) out.set(i, v)
         else problems.push(`/${col.name}: expected a finite number, got ${JSON.stringify(v)}`)
         break
     }
   }
-  return problems.length > 0 ? { ok: false, reason: `schema: ${problems.join('; ')}` } : { ok: true, row }
+  return problems.length > 0 ? { ok: false, reason: `schema: ${problems.join('; ')}` } : { ok: true }
 }
 
-function jsonTable(def: Omit<TableDef, 'toRow'>): TableDef {
-  return {
+/** `writeObject` into a fresh row object. */
+export function rowFromObject(
+  columns: readonly ColumnDef[],
+  value: unknown,
+): { ok: true; row: Row } | { ok: false; reason: string } {
+  const row = nullRow(columns)
+  const r = writeObject(columns, value, {
+    set: (column, cell) => {
+      row[(columns[column] as ColumnDef).name] = cell
+    },
+  })
+  return r.ok ? { ok: true, row } : r
+}
+
+function jsonTable(def: Omit<TableDef, 'toRow' | 'writeRow'>): TableDef {
+  const timeColumn = def.columns.findIndex((c) => c.name === def.eventTimeColumn)
+  if (timeColumn < 0) throw new Error(`table ${def.name}: no event-time column ${def.eventTimeColumn}`)
+  return defineTable({
     ...def,
-    toRow(value) {
+    writeRow(value, out) {
       if (value === null) return { ok: false, reason: 'tombstone: the record has no value' }
       let parsed: unknown
       try {
@@ -258,13 +364,14 @@ function jsonTable(def: Omit<TableDef, 'toRow'>): TableDef {
       } catch (error) {
         return { ok: false, reason: `malformed_json: ${(error as Error).message}` }
       }
-      const r = rowFromObject(def.columns, parsed)
+      const r = writeObject(def.columns, parsed, out)
       if (!r.ok) return r
-      const t = r.row[def.eventTimeColumn]
+      // writeObject accepted it, so the non-nullable timestamp column holds a safe integer.
+      const t = (parsed as Record<string, unknown>)[def.eventTimeColumn]
       if (typeof t !== 'number') return { ok: false, reason: `schema: /${def.eventTimeColumn}: required` }
-      return { ok: true, row: r.row, eventTime: t }
+      return { ok: true, eventTime: t }
     },
-  }
+  })
 }
 
 export const ORDER_FACTS: TableDef = jsonTable({

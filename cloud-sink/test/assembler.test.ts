@@ -44,7 +44,9 @@ describe('FileAssembler', () => {
     expect(ranges(a)).toEqual(ranges(b))
     for (const f of a) {
       expect(f.records).toBeLessThanOrEqual(10)
-      const hours = new Set(f.rows.map((r) => new Date(r.event_time as number).toISOString().slice(0, 13)))
+      const hours = new Set(
+        f.data.toRows().map((r) => new Date(r.event_time as number).toISOString().slice(0, 13)),
+      )
       expect(hours.size).toBeLessThanOrEqual(1)
     }
     // Every record is in exactly one file, in order.
@@ -72,8 +74,8 @@ describe('FileAssembler', () => {
       new Set([from + 1]), // a different idle cut now: must be suppressed inside the recovered ranges
     )
     expect(ranges(replay).slice(0, 3)).toEqual(ranges(lost))
-    expect(replay.slice(0, 3).map((f) => f.rows.map((r) => r.event_id))).toEqual(
-      lost.map((f) => f.rows.map((r) => r.event_id)),
+    expect(replay.slice(0, 3).map((f) => f.data.toRows().map((r) => r.event_id))).toEqual(
+      lost.map((f) => f.data.toRows().map((r) => r.event_id)),
     )
   })
 
