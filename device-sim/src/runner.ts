@@ -67,6 +67,11 @@ export interface LiveRunOptions {
   /** Every acknowledgement (PUBACK or serial ACK) with the event's id and its latency from first send. */
   onAcked?: (eventId: string, type: string, latencyMs: number) => void
   onCommand?: (spec: DeviceSpec, outcome: string, payload: Uint8Array) => void
+  /**
+   * Runs after the drain, with every device still connected, before they close: a caller waiting
+   * for downlink commands still on their way (end-to-end runs: pages an outage held back).
+   */
+  beforeClose?: () => Promise<void>
   signal?: AbortSignal
   log?: Logger
 }
@@ -298,6 +303,7 @@ export async function runLive(options: LiveRunOptions): Promise<LiveSummary> {
     const all = Promise.all(firmwares.map((fw) => fw?.idle()))
     const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), o.drainTimeoutMs).unref())
     if ((await Promise.race([all, timeout])) === 'timeout') drained = false
+    await o.beforeClose?.()
     report()
     return {
       stats: { ...stats },

@@ -6,8 +6,16 @@
  */
 import { parseEvent } from '@pedepronto/contracts'
 import { describe, expect, inject, it } from 'vitest'
-import { defaultFaults, FleetSimulation, MqttTransport, makeScenario, runLive } from '../src/index.js'
-import { type Receiver, receiver, restaurantBase, restaurantIdOf, settle, topicDevice } from './receiver.js'
+import { defaultFaults, FleetSimulation, makeScenario } from '../src/index.js'
+import {
+  type Receiver,
+  receiver,
+  restaurantBase,
+  restaurantIdOf,
+  runOverMqtt,
+  settle,
+  topicDevice,
+} from './receiver.js'
 
 const url = inject('mosquittoUrl')
 
@@ -48,14 +56,8 @@ describe('per-event faults as the receiver sees them (mosquitto)', () => {
         `sim-faults-${first}`,
       )
       let handedOver = 0
-      const summary = await runLive({
-        scenario,
-        speed: 0,
-        transportFor: (spec) =>
-          new MqttTransport({ url, deviceId: spec.deviceId, restaurantId: spec.restaurantId }),
-        onEmission: (e) => {
-          if (e.kind === 'event') handedOver++
-        },
+      const summary = await runOverMqtt(url, scenario, (e) => {
+        if (e.kind === 'event') handedOver++
       })
       expect(summary.drained).toBe(true)
       // Transport retransmits would add duplicates the fault did not inject: there must be none.

@@ -6,20 +6,14 @@
  */
 
 import { describe, expect, inject, it } from 'vitest'
-import {
-  defaultFaults,
-  type Emission,
-  FleetSimulation,
-  MqttTransport,
-  makeScenario,
-  runLive,
-} from '../src/index.js'
+import { defaultFaults, type Emission, FleetSimulation, makeScenario } from '../src/index.js'
 import {
   type Delivered,
   type Receiver,
   receiver,
   restaurantBase,
   restaurantIdOf,
+  runOverMqtt,
   settle,
   topicDevice,
 } from './receiver.js'
@@ -80,14 +74,8 @@ async function liveRun(tag: string): Promise<{ delivered: Delivered[]; handedOve
       `sim-seed-${first}-${tag}`,
     )
     const emissions: Emission[] = []
-    const summary = await runLive({
-      scenario,
-      speed: 0,
-      transportFor: (spec) =>
-        new MqttTransport({ url, deviceId: spec.deviceId, restaurantId: spec.restaurantId }),
-      onEmission: (e) => {
-        if (e.kind === 'event') emissions.push(e)
-      },
+    const summary = await runOverMqtt(url, scenario, (e) => {
+      if (e.kind === 'event') emissions.push(e)
     })
     expect(summary.drained).toBe(true)
     // A retransmit or reconnect would be a legitimate (at-least-once) difference; there must be none.

@@ -2,6 +2,7 @@
 // (topic and exact payload bytes), in delivery order. A clean session, so nothing is left queued in
 // the shared broker after the test.
 import { connect, type IClientOptions, type MqttClient } from 'mqtt'
+import { type Emission, MqttTransport, runLive, type Scenario } from '../src/index.js'
 
 export interface Delivered {
   topic: string
@@ -59,4 +60,15 @@ export function restaurantBase(lo: number, span: number): number {
 
 export function restaurantIdOf(index: number): string {
   return `rest-${String(index + 1).padStart(4, '0')}`
+}
+
+/** A live run of `scenario` as fast as acknowledgements allow, every device over MQTT to `url`. */
+export function runOverMqtt(url: string, scenario: Scenario, onEmission: (e: Emission) => void) {
+  return runLive({
+    scenario,
+    speed: 0,
+    transportFor: (spec) =>
+      new MqttTransport({ url, deviceId: spec.deviceId, restaurantId: spec.restaurantId }),
+    onEmission,
+  })
 }

@@ -54,6 +54,8 @@ export interface E2eOptions {
   windowMs?: number
   faults?: readonly FaultStep[]
   settleTimeoutMs?: number
+  /** After phase 1, how long the pagers stay connected for pages still on their way (default 60 s). */
+  pageWaitMs?: number
   /** Leave the run's topics on the broker afterwards (default: deleted). */
   keepTopics?: boolean
   log?: (line: string) => void
@@ -131,6 +133,7 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
     windowMs: 60_000,
     faults: [] as readonly FaultStep[],
     settleTimeoutMs: 120_000,
+    pageWaitMs: 60_000,
     keepTopics: false,
     log: (_line: string) => {},
     ...options,
@@ -243,6 +246,8 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
     const placedOrders = new Set<string>()
     const notifyOf = new Map<string, string>()
     const delivered = new Map<string, string>()
+    /** Orders the kitchens marked ready in phase 1 (as sent, whether or not acknowledged yet). */
+    const readyOrders = new Set<string>()
     let wrongDevice = 0
     let expiredAtDevice = 0
     const deviceOpts = {
@@ -295,6 +300,17 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
           placedOrders.add(ev.payload.order_id)
           notifyOf.set(ev.payload.order_id, ev.payload.notify_device_id ?? ev.device_id)
         } else if (ev.type === 'order.rated') ratingOf.set(ev.payload.order_id, ev.event_id)
+        else if (ev.type === 'order.status_changed' && ev.payload.to === 'ready')
+          readyOrders.add(ev.payload.order_id)
+      },
+      // Pages an outage held back are still on their way when the fleet has sent its last event:
+      // the pagers stay connected until every ready order was paged (or pageWaitMs passes), so a
+      // slow recovery is told apart from a lost page.
+      beforeClose: async () => {
+        const end = Date.now() + o.pageWaitMs
+        const unpaged = () => [...readyOrders].filter((id) => !delivered.has(id)).length
+        if (unpaged() > 0) o.log(`phase 1: waiting for ${unpaged()} pages still on their way`)
+        while (unpaged() > 0 && Date.now() < end) await sleep(250)
       },
       onCommand: (spec, outcome, payload) => {
         const parsed = parseCommand(payload)

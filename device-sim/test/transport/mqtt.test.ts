@@ -2,6 +2,7 @@ import { commandTopic, type DeviceEvent, encodeCommand, uuidv7, validateEvent } 
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { MqttTransport, makeScenario, runLive } from '../../src/index.js'
 import { recorder, waitUntil } from '../helpers.js'
+import { runOverMqtt } from '../receiver.js'
 
 // Every device kind over the real mosquitto of the services; restaurant numbers unique to this file.
 const url = inject('mosquittoUrl')
@@ -26,14 +27,8 @@ describe('MQTT transport against mosquitto', () => {
 
   it('delivers every event of every device kind at QoS 1, valid and in per-device order', async () => {
     const sent: DeviceEvent[] = []
-    const summary = await runLive({
-      scenario,
-      speed: 0,
-      transportFor: (spec) =>
-        new MqttTransport({ url, deviceId: spec.deviceId, restaurantId: spec.restaurantId }),
-      onEmission: (e) => {
-        if (e.kind === 'event') sent.push(e.event)
-      },
+    const summary = await runOverMqtt(url, scenario, (e) => {
+      if (e.kind === 'event') sent.push(e.event)
     })
     expect(summary.drained).toBe(true)
     expect(summary.stats.connected).toBe(16)
