@@ -80,13 +80,6 @@ export const ProcessorConfigSchema = Type.Object(
           default: 6,
           description: 'Partitions of the internal restaurant-keyed repartition topic (created if missing).',
         }),
-        partitionsConcurrently: Type.Integer({
-          minimum: 1,
-          maximum: 64,
-          default: 3,
-          description:
-            'Input partitions a stage processes at once; each has its own task and transactional producer, so their transactions overlap.',
-        }),
         statusIntervalMs: Type.Integer({
           minimum: 0,
           default: 10_000,

@@ -274,7 +274,6 @@ export class EdgeProcessor {
       logger: this.#logger.child({ stage: 'kpi' }),
       hooks,
       route,
-      partitionsConcurrently: c.processor.partitionsConcurrently,
       createTask: () => kpiStageTask(c.processor.windowMs),
     })
     const ordersStage = new Stage({
@@ -286,7 +285,6 @@ export class EdgeProcessor {
       logger: this.#logger.child({ stage: 'orders' }),
       hooks,
       route,
-      partitionsConcurrently: c.processor.partitionsConcurrently,
       createTask: (_topic, partition) =>
         ordersStageTask(new OrdersTask({ config: core, partition, partitions: ordersPartitions })),
     })
@@ -301,7 +299,6 @@ export class EdgeProcessor {
       logger: this.#logger.child({ stage: 'telemetry' }),
       hooks,
       route,
-      partitionsConcurrently: c.processor.partitionsConcurrently,
       createTask: () => telemetryStageTask(new TelemetryTask(core)),
     })
     this.#stages = [kpiStage, ordersStage, telemetryStage]

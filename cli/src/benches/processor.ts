@@ -184,8 +184,6 @@ export const processorBench: BenchDefinition = {
             ...DEFAULT_CORE_CONFIG,
             groupId: `${prefix}-g`,
             repartitionPartitions: 6,
-            // PEDEPRONTO_PROCESSOR_PARTITIONS_CONCURRENTLY compares settings; the default is the product's.
-            partitionsConcurrently: Number(process.env.PEDEPRONTO_PROCESSOR_PARTITIONS_CONCURRENTLY ?? 3),
             statusIntervalMs: 0,
           },
           kafka: { brokers, clientId: 'pp-bench', topicPrefix: prefix, connectTimeoutMs: 5_000 },

@@ -67,11 +67,6 @@ export interface StageOptions {
   logger: Logger
   hooks?: StageHooks
   sessionTimeoutMs?: number
-  /**
-   * Partitions processed at once (kafkajs partitionsConsumedConcurrently). Safe because everything a
-   * batch touches is its partition's own: task, transactional producer, committed offset. Default 1.
-   */
-  partitionsConcurrently?: number
 }
 
 interface TaskEntry {
@@ -81,6 +76,13 @@ interface TaskEntry {
   producer: Producer
   /** Records below this offset were committed before: replayed silently. */
   replayUntil: number
+  /**
+   * The next offset this task may take: a record below it was already applied to the task's state
+   * and is skipped if delivered again. Undefined until the first record.
+   */
+  next: number | undefined
+  /** A replay seek is pending: only a batch that starts inside the replay range is taken. */
+  awaitingReplay: boolean
 }
 
 export class Stage {
@@ -88,6 +90,15 @@ export class Stage {
   readonly #o: StageOptions
   readonly #tasks = new Map<string, TaskEntry>()
   readonly #producers = new Map<string, Producer>()
+  /**
+   * The last batch of each partition, running or settled. Batches of one partition run one after
+   * the other even across a rebalance: kafkajs may hand the new generation's first batch of a
+   * partition (re-fetched from the committed offset) to a worker while the old generation's batch of
+   * it is still committing, on the same transactional producer. The new task would then read the
+   * committed offset before that commit landed and process its records live a second time — the
+   * duplicated outputs the SIGKILL test caught with kafkajs' partitionsConsumedConcurrently > 1.
+   */
+  readonly #lanes = new Map<string, Promise<void>>()
   #consumer: Consumer | undefined
   #joined = false
   #assigned = new Set<string>()
@@ -140,7 +151,10 @@ export class Stage {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: o.partitionsConcurrently ?? 1,
+      // One partition at a time: with kafkajs partitionsConsumedConcurrently > 1 the SIGKILL test
+      // saw outputs committed twice (about 2 runs in 5), despite the per-partition lanes and offset
+      // guards below; kept at 1 until that is understood.
+      partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.#eachBatch(payload),
     })
   }
@@ -192,11 +206,24 @@ export class Stage {
       task: this.#o.createTask(topic, partition),
       producer,
       replayUntil: Number.isFinite(c) ? c : -1,
+      next: undefined,
+      awaitingReplay: false,
     }
     return { entry, earliest }
   }
 
-  async #eachBatch(payload: EachBatchPayload): Promise<void> {
+  #eachBatch(payload: EachBatchPayload): Promise<void> {
+    const key = `${payload.batch.topic}:${payload.batch.partition}`
+    const run = (this.#lanes.get(key) ?? Promise.resolve()).then(() => this.#eachBatchInLane(payload))
+    const settled = run.catch(() => undefined)
+    this.#lanes.set(key, settled)
+    void settled.then(() => {
+      if (this.#lanes.get(key) === settled) this.#lanes.delete(key)
+    })
+    return run
+  }
+
+  async #eachBatchInLane(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload
     const { topic, partition } = batch
     const key = `${topic}:${partition}`
@@ -221,20 +248,35 @@ export class Stage {
           { stage: this.name, topic, partition, from: created.earliest, until: entry.replayUntil },
           'rebuilding state by replay',
         )
+        entry.awaitingReplay = true
         this.#consumer!.seek({ topic, partition, offset: String(created.earliest) })
         return
       }
+    }
+    if (entry.awaitingReplay) {
+      // A batch kafkajs fetched before the seek (from the committed offset on) can still come first
+      // and is not always marked stale: taken live by the empty task, its records would be applied
+      // again, live, by the replay that follows — duplicated outputs. Only the re-read from the start
+      // of the partition is taken; kafkajs delivers it after this one.
+      if (Number(batch.messages[0]!.offset) >= entry.replayUntil) return
+      entry.awaitingReplay = false
     }
     const outputs: Output[] = []
     let last = -1
     let liveRecords = 0
     let replayed = 0
     let dupLiveStart = entry.task.duplicates()
+    let skippedUpTo = -1
     for (const m of batch.messages) {
       if (!isRunning() || isStale()) break
       const offset = Number(m.offset)
+      if (entry.next !== undefined && offset < entry.next) {
+        skippedUpTo = offset
+        continue
+      }
       if (offset >= entry.replayUntil && liveRecords === 0) dupLiveStart = entry.task.duplicates()
       const out = entry.task.process(m.value)
+      entry.next = offset + 1
       last = offset
       if (offset >= entry.replayUntil) {
         liveRecords++
@@ -243,7 +285,11 @@ export class Stage {
         replayed++
       }
     }
-    if (last < 0) return
+    if (last < 0) {
+      // Every record was applied before (a batch delivered twice): nothing to do but move on.
+      if (skippedUpTo >= 0) resolveOffset(String(skippedUpTo))
+      return
+    }
     if (replayed > 0) this.#o.hooks?.onReplayed?.({ stage: this.name, topic, partition, records: replayed })
     if (liveRecords > 0) {
       for (const x of entry.task.endOfBatch()) outputs.push(x)

@@ -15,7 +15,6 @@ export function testConfig(brokers: string[], prefix: string, groupId: string): 
       ...DEFAULT_CORE_CONFIG,
       groupId,
       repartitionPartitions: 3,
-      partitionsConcurrently: 3,
       statusIntervalMs: 0,
     },
     kafka: { brokers, clientId: 'pp-test', topicPrefix: prefix, connectTimeoutMs: 5_000 },
