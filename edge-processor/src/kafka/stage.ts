@@ -90,15 +90,6 @@ export class Stage {
   readonly #o: StageOptions
   readonly #tasks = new Map<string, TaskEntry>()
   readonly #producers = new Map<string, Producer>()
-  /**
-   * The last batch of each partition, running or settled. Batches of one partition run one after
-   * the other even across a rebalance: kafkajs may hand the new generation's first batch of a
-   * partition (re-fetched from the committed offset) to a worker while the old generation's batch of
-   * it is still committing, on the same transactional producer. The new task would then read the
-   * committed offset before that commit landed and process its records live a second time — the
-   * duplicated outputs the SIGKILL test caught with kafkajs' partitionsConsumedConcurrently > 1.
-   */
-  readonly #lanes = new Map<string, Promise<void>>()
   #consumer: Consumer | undefined
   #joined = false
   #assigned = new Set<string>()
@@ -152,8 +143,8 @@ export class Stage {
       autoCommit: false,
       eachBatchAutoResolve: false,
       // One partition at a time: with kafkajs partitionsConsumedConcurrently > 1 the SIGKILL test
-      // saw outputs committed twice (about 2 runs in 5), despite the per-partition lanes and offset
-      // guards below; kept at 1 until that is understood.
+      // saw outputs committed twice (about 2 runs in 5), also with per-partition serialisation and
+      // the offset guards below; kept at 1 until that is understood.
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.#eachBatch(payload),
     })
@@ -212,18 +203,7 @@ export class Stage {
     return { entry, earliest }
   }
 
-  #eachBatch(payload: EachBatchPayload): Promise<void> {
-    const key = `${payload.batch.topic}:${payload.batch.partition}`
-    const run = (this.#lanes.get(key) ?? Promise.resolve()).then(() => this.#eachBatchInLane(payload))
-    const settled = run.catch(() => undefined)
-    this.#lanes.set(key, settled)
-    void settled.then(() => {
-      if (this.#lanes.get(key) === settled) this.#lanes.delete(key)
-    })
-    return run
-  }
-
-  async #eachBatchInLane(payload: EachBatchPayload): Promise<void> {
+  async #eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload
     const { topic, partition } = batch
     const key = `${topic}:${partition}`
