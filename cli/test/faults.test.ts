@@ -23,7 +23,7 @@ describe('SIGKILL Kafka, gateway, processor and sink in turn under load', () => 
       log: (line) => lines.push(line),
     })
     const { summary, context } = describeRun(r, lines)
-    console.error(`faults: ${summary}`)
+    console.error(`faults: ${summary}\n${lines.filter((l) => l.startsWith('pages:')).join('\n')}`)
     // Every fault happened while devices were still sending.
     expect(
       r.faults.map((f) => f.target),

@@ -719,7 +719,10 @@ export class Gateway {
       const consumer = sender.kafka.consumer({
         // Every gateway sees every command and delivers those for its own devices.
         groupId: `${this.config.kafka.clientId}-gw-${this.config.gateway.id}-downlink`,
-        sessionTimeout: 15_000,
+        // A restarted gateway joins under a new member id and its group waits for the dead one's
+        // session to lapse before assigning anything: no page goes out until then. 6 s is the
+        // broker's smallest allowed (group.min.session.timeout.ms); heartbeats go every second.
+        sessionTimeout: 6_000,
         heartbeatInterval: 1_000,
         retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 5_000 },
       })

@@ -188,6 +188,11 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
   }
   const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
   const factsSeen = new Map<string, number>()
+  const commandsTopic = topicName(KAFKA_TOPICS.commands.name, o.prefix)
+  const commandsSeen = new Map<
+    string,
+    { partition: number; offset: string; producedAt: number; seenAt: number; expiresAt: number }
+  >()
   let consumer: Consumer | undefined
   try {
     // Gateway first (it creates the input topics), then the processor (its output topics), then the sink.
@@ -200,12 +205,27 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
     const kafka = new Kafka({ brokers: o.brokers, clientId: 'pp-e2e-probe', logLevel: logLevel.NOTHING })
     consumer = kafka.consumer({ groupId: `${o.prefix}-probe`, maxWaitTimeInMs: 100 })
     await consumer.connect()
-    await consumer.subscribe({
-      topic: topicName(KAFKA_TOPICS.orderFacts.name, o.prefix),
-      fromBeginning: true,
-    })
+    const factsTopic = topicName(KAFKA_TOPICS.orderFacts.name, o.prefix)
+    await consumer.subscribe({ topics: [factsTopic, commandsTopic], fromBeginning: true })
     await consumer.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: async ({ topic, partition, message }) => {
+        if (topic === commandsTopic) {
+          // When each "order ready" command became visible: tells a late processor from a lost page.
+          const parsed = message.value ? parseCommand(message.value) : undefined
+          if (
+            parsed?.ok &&
+            parsed.value.type === 'order.ready' &&
+            !commandsSeen.has(parsed.value.payload.order_id)
+          )
+            commandsSeen.set(parsed.value.payload.order_id, {
+              partition,
+              offset: message.offset,
+              producedAt: Number(message.timestamp),
+              seenAt: Date.now(),
+              expiresAt: parsed.value.expires_at,
+            })
+          return
+        }
         const id = message.key?.toString()
         if (id !== undefined && !factsSeen.has(id)) factsSeen.set(id, Date.now())
       },
@@ -246,6 +266,7 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
     const placedOrders = new Set<string>()
     const notifyOf = new Map<string, string>()
     const delivered = new Map<string, string>()
+    const deliveredAt = new Map<string, number>()
     /** Orders the kitchens marked ready in phase 1 (as sent, whether or not acknowledged yet). */
     const readyOrders = new Set<string>()
     let wrongDevice = 0
@@ -317,6 +338,7 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
         if (!parsed.ok || parsed.value.type !== 'order.ready') return
         const orderId = parsed.value.payload.order_id
         if (notifyOf.has(orderId) && notifyOf.get(orderId) !== spec.deviceId) wrongDevice++
+        if (outcome === 'acknowledged' || outcome === 'expired') deliveredAt.set(orderId, Date.now())
         if (outcome === 'acknowledged') delivered.set(orderId, spec.deviceId)
         else if (outcome === 'expired') {
           // Arrived, but after its validity (10 virtual minutes): an outage held it back.
@@ -368,11 +390,42 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
     const missingReadyAtS = missing
       .map((id) => round(((lake.readyAt.get(id) ?? 0) - scenario.startMs) / o.speed / 1000, 1))
       .sort((a, b) => a - b)
+    // Where the pages' time went: kitchen "ready" (device clock, scaled to wall) → command produced
+    // (its record timestamp: the processor's share, with the gateway's and Kafka's before it) → pager
+    // acknowledged (the transaction's commit and the gateway's downlink). The probe's own receive
+    // time is not used: its consumer lives through the same Kafka outage.
+    const wallOf = (virtualMs: number) => runStart + (virtualMs - scenario.startMs) / o.speed
+    const toCommand: number[] = []
+    const toPager: number[] = []
+    for (const id of expectedCommands) {
+      const c = commandsSeen.get(id)
+      const ready = lake.readyAt.get(id)
+      const at = deliveredAt.get(id)
+      if (c !== undefined && ready !== undefined) toCommand.push(c.producedAt - wallOf(ready))
+      if (c !== undefined && at !== undefined) toPager.push(at - c.producedAt)
+    }
+    const spread = (xs: number[]) =>
+      xs.length === 0
+        ? 'none'
+        : `p50 ${(percentile(xs, 50) / 1000).toFixed(1)} s, p90 ${(percentile(xs, 90) / 1000).toFixed(1)} s, max ${(Math.max(...xs) / 1000).toFixed(1)} s`
+    o.log(`pages: ready → command ${spread(toCommand)}; command → pager ${spread(toPager)}`)
     if (missing.length > 0) {
       const at = missingReadyAtS
       o.log(
         `${missing.length} "order ready" commands never reached their pager; ready at ${at.map((s) => s.toFixed(1)).join(', ')} s into phase 1`,
       )
+      // Per missing page: when the processor's command became visible, on which partition, and its
+      // expiry (device time, which starts at phase 1's wall clock: scaled like the ready time).
+      const sec = (wallMs: number) => ((wallMs - runStart) / 1000).toFixed(1)
+      const virt = (ms: number) => ((ms - scenario.startMs) / o.speed / 1000).toFixed(1)
+      for (const id of missing) {
+        const c = commandsSeen.get(id)
+        o.log(
+          c === undefined
+            ? `  ${id}: ready at ${virt(lake.readyAt.get(id) ?? 0)} s, no command on ${commandsTopic}`
+            : `  ${id}: ready at ${virt(lake.readyAt.get(id) ?? 0)} s, command at p${c.partition}@${c.offset} produced ${sec(c.producedAt)} s, seen ${sec(c.seenAt)} s, expires ${virt(c.expiresAt)} s`,
+        )
+      }
     }
     const latencies: number[] = []
     for (const [orderId, ratingId] of ratingOf) {

@@ -168,6 +168,9 @@ export class Stage {
       // kafkajs is only safe with one request in flight for idempotence.
       maxInFlightRequests: 1,
       transactionTimeout: 30_000,
+      // AddPartitionsToTxn answers CONCURRENT_TRANSACTIONS while the previous commit's markers are
+      // written: kafkajs retries it, from 300 ms by default — a short first wait, as Java's 20 ms.
+      retry: { initialRetryTime: 25, retries: 10, maxRetryTime: 2_000 },
     })
     await producer.connect()
     // InitProducerId happens on the first transaction: fence the previous owner now, before the
@@ -319,16 +322,59 @@ export class Stage {
       if (byTopic.size > 0) {
         await tx.sendBatch({ topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) })
       }
-      await tx.sendOffsets({
+      const offsets = {
         consumerGroupId: this.#o.groupId,
         topics: [
           { topic: entry.topic, partitions: [{ partition: entry.partition, offset: String(nextOffset) }] },
         ],
-      })
+      }
+      await retryCoordinatorBusy(
+        () => tx.sendOffsets(offsets),
+        (error, attempt) =>
+          this.#o.logger.debug({ err: error, attempt, stage: this.name }, 'AddOffsetsToTxn retried'),
+      )
       await tx.commit()
     } catch (error) {
       await tx.abort().catch(() => undefined)
       throw error
+    }
+  }
+}
+
+/**
+ * Answers of a transaction coordinator that mean "not now" rather than "no" (Kafka protocol error
+ * codes): the previous transaction's markers are still being written (CONCURRENT_TRANSACTIONS, 51 —
+ * right after a commit, and for a while after a broker restart while it completes what it found
+ * open), or the coordinator is loading or moved (14, 15, 16). The Java producer retries these with a
+ * short backoff; kafkajs retries them for AddPartitionsToTxn but not for AddOffsetsToTxn, where they
+ * surfaced as failed transactions and forced a replay of the whole partition.
+ */
+const COORDINATOR_BUSY = new Set([
+  'CONCURRENT_TRANSACTIONS',
+  // kafkajs's names for codes 14, 15 and 16.
+  'GROUP_LOAD_IN_PROGRESS',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+])
+
+/**
+ * Runs `fn` again while the coordinator answers busy: 20 ms doubling to 1 s, about 15 s in all (half
+ * the transaction timeout). Anything else, or still busy after that, is thrown.
+ */
+export async function retryCoordinatorBusy<T>(
+  fn: () => Promise<T>,
+  onRetry?: (error: unknown, attempt: number) => void,
+  budgetMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + budgetMs
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn()
+    } catch (error) {
+      const type = (error as { type?: unknown }).type
+      if (typeof type !== 'string' || !COORDINATOR_BUSY.has(type) || Date.now() >= deadline) throw error
+      onRetry?.(error, attempt)
+      await sleep(Math.min(1_000, 20 * 2 ** Math.min(attempt - 1, 6)))
     }
   }
 }
