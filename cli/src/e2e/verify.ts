@@ -35,9 +35,17 @@ export interface LakeCheck {
    * missing: orders that ended (picked up, cancelled, rejected) with no fact; unfinished: orders
    * whose lifecycle had not ended when the run stopped (no fact is owed yet; a clean run has none).
    */
-  facts: { rows: number; duplicated: string[]; missing: string[]; unfinished: string[]; mismatches: string[] }
+  facts: {
+    rows: number
+    duplicated: string[]
+    missing: string[]
+    /** The processor's alerts about the missing orders. */
+    missingAlerts: string[]
+    unfinished: string[]
+    mismatches: string[]
+  }
   kpis: { rows: number; duplicated: number; compared: number; mismatches: string[] }
-  alerts: { rows: number; duplicated: number }
+  alerts: { rows: number; duplicated: number; byKind: Record<string, number> }
   /** Orders that reached `ready` (each owes its pager an "order ready" command), with the event time. */
   readyOrders: string[]
   readyAt: Map<string, number>
@@ -271,6 +279,20 @@ export async function checkLake(input: LakeCheckInput): Promise<LakeCheck> {
   for (const key of expected.keys())
     if (!seen.has(key)) kpiMismatches.push(`${key}: window missing from the lake`)
   const alertIds = await q(dir, 'SELECT alert_id, count(*) FROM alerts GROUP BY 1 HAVING count(*) > 1')
+  const byKind: Record<string, number> = {}
+  for (const r of await q(dir, 'SELECT kind, count(*) AS n FROM alerts GROUP BY 1 ORDER BY 1'))
+    byKind[String(r[0])] = n(r[1])
+  // What the processor said about an order it owes a fact for (unknown_order, illegal_transition):
+  // tells a late order.placed or a broken lifecycle from a fact lost on its way.
+  const missingAlerts: string[] = []
+  if (missing.length > 0) {
+    const list = missing.map((id) => `'${id.replaceAll("'", "''")}'`).join(', ')
+    for (const r of await q(
+      dir,
+      `SELECT order_id, kind, detail FROM alerts WHERE order_id IN (${list}) ORDER BY 1`,
+    ))
+      missingAlerts.push(`${r[0]}: ${r[1]} ${r[2] ?? ''}`.trim())
+  }
 
   const readyOrders = [...orders].filter(([, o]) => o.status.has('ready')).map(([id]) => id)
   const readyAt = new Map(readyOrders.map((id) => [id, orders.get(id)?.status.get('ready') ?? 0]))
@@ -280,14 +302,14 @@ export async function checkLake(input: LakeCheckInput): Promise<LakeCheck> {
     edgeDuplicates: ids.length - raw.size,
     lost,
     fileOverlaps,
-    facts: { rows: factRows.length, duplicated, missing, unfinished, mismatches },
+    facts: { rows: factRows.length, duplicated, missing, missingAlerts, unfinished, mismatches },
     kpis: {
       rows: kpiRows.length,
       duplicated: [...seen.values()].filter((c) => c > 1).length,
       compared,
       mismatches: kpiMismatches,
     },
-    alerts: { rows: rows.alerts ?? 0, duplicated: alertIds.length },
+    alerts: { rows: rows.alerts ?? 0, duplicated: alertIds.length, byKind },
     readyOrders,
     readyAt,
     ratedOrders,
