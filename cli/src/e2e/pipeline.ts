@@ -88,6 +88,12 @@ export interface E2eResult {
     /** For each missing command, when its order became ready (wall seconds into phase 1). */
     missingReadyAtS: number[]
     wrongDevice: number
+    /**
+     * Where the pages' time went (wall ms): kitchen "ready" → command produced by the processor, and
+     * command produced → pager acknowledged. NaN when no page was delivered.
+     */
+    readyToCommandMs: { p50: number; p90: number; max: number }
+    commandToPagerMs: { p50: number; p90: number; max: number }
   }
   /** Device event → order fact visible to a read_committed consumer, for facts a rating completed. */
   latencyMs: { samples: number; p50: number; p99: number; max: number }
@@ -412,10 +418,15 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
       if (c !== undefined && ready !== undefined) toCommand.push(c.producedAt - wallOf(ready))
       if (c !== undefined && at !== undefined) toPager.push(at - c.producedAt)
     }
-    const spread = (xs: number[]) =>
+    const dist = (xs: number[]) =>
       xs.length === 0
-        ? 'none'
-        : `p50 ${(percentile(xs, 50) / 1000).toFixed(1)} s, p90 ${(percentile(xs, 90) / 1000).toFixed(1)} s, max ${(Math.max(...xs) / 1000).toFixed(1)} s`
+        ? { p50: Number.NaN, p90: Number.NaN, max: Number.NaN }
+        : { p50: percentile(xs, 50), p90: percentile(xs, 90), max: Math.max(...xs) }
+    const spread = (xs: number[]) => {
+      const d = dist(xs)
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
+      return xs.length === 0 ? 'none' : `p50 ${s(d.p50)}, p90 ${s(d.p90)}, max ${s(d.max)}`
+    }
     o.log(`pages: ready → command ${spread(toCommand)}; command → pager ${spread(toPager)}`)
     if (missing.length > 0) {
       const at = missingReadyAtS
@@ -457,6 +468,8 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
         missing,
         missingReadyAtS,
         wrongDevice,
+        readyToCommandMs: dist(toCommand),
+        commandToPagerMs: dist(toPager),
       },
       latencyMs: {
         samples: latencies.length,
