@@ -80,6 +80,13 @@ export const ProcessorConfigSchema = Type.Object(
           default: 6,
           description: 'Partitions of the internal restaurant-keyed repartition topic (created if missing).',
         }),
+        fetchMaxBytesPerPartition: Type.Integer({
+          minimum: 65_536,
+          maximum: 67_108_864,
+          default: 4_194_304,
+          description:
+            'Most bytes one fetch takes from a partition, so most a transaction covers (bigger: fewer transactions; 8 MiB measured slower).',
+        }),
         statusIntervalMs: Type.Integer({
           minimum: 0,
           default: 10_000,

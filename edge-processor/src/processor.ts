@@ -274,6 +274,7 @@ export class EdgeProcessor {
       logger: this.#logger.child({ stage: 'kpi' }),
       hooks,
       route,
+      fetchMaxBytesPerPartition: c.processor.fetchMaxBytesPerPartition,
       createTask: () => kpiStageTask(c.processor.windowMs),
     })
     const ordersStage = new Stage({
@@ -285,6 +286,7 @@ export class EdgeProcessor {
       logger: this.#logger.child({ stage: 'orders' }),
       hooks,
       route,
+      fetchMaxBytesPerPartition: c.processor.fetchMaxBytesPerPartition,
       createTask: (_topic, partition) =>
         ordersStageTask(new OrdersTask({ config: core, partition, partitions: ordersPartitions })),
     })
@@ -299,6 +301,7 @@ export class EdgeProcessor {
       logger: this.#logger.child({ stage: 'telemetry' }),
       hooks,
       route,
+      fetchMaxBytesPerPartition: c.processor.fetchMaxBytesPerPartition,
       createTask: () => telemetryStageTask(new TelemetryTask(core)),
     })
     this.#stages = [kpiStage, ordersStage, telemetryStage]

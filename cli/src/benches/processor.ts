@@ -184,6 +184,7 @@ export const processorBench: BenchDefinition = {
             ...DEFAULT_CORE_CONFIG,
             groupId: `${prefix}-g`,
             repartitionPartitions: 6,
+            fetchMaxBytesPerPartition: 4_194_304,
             statusIntervalMs: 0,
           },
           kafka: { brokers, clientId: 'pp-bench', topicPrefix: prefix, connectTimeoutMs: 5_000 },

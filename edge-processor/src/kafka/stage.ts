@@ -67,6 +67,8 @@ export interface StageOptions {
   logger: Logger
   hooks?: StageHooks
   sessionTimeoutMs?: number
+  /** kafkajs `maxBytesPerPartition`: bounds a batch, so a transaction (kafkajs' default is 1 MiB). */
+  fetchMaxBytesPerPartition?: number
 }
 
 interface TaskEntry {
@@ -116,6 +118,7 @@ export class Stage {
       rebalanceTimeout: 20_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 100,
+      maxBytesPerPartition: o.fetchMaxBytesPerPartition ?? 4_194_304,
       retry: { retries: 10 },
     })
     this.#consumer = consumer

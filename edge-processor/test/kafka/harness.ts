@@ -15,6 +15,7 @@ export function testConfig(brokers: string[], prefix: string, groupId: string): 
       ...DEFAULT_CORE_CONFIG,
       groupId,
       repartitionPartitions: 3,
+      fetchMaxBytesPerPartition: 4_194_304,
       statusIntervalMs: 0,
     },
     kafka: { brokers, clientId: 'pp-test', topicPrefix: prefix, connectTimeoutMs: 5_000 },
