@@ -16,7 +16,11 @@ for (const r of reports) {
   if (r.ratio !== undefined) rows.push(`| ${r.bench} | ratio to baseline | ${r.ratio} | × |`)
 }
 const when = reports[0]?.meta?.startedAt?.slice(0, 10) ?? ''
-const block = `${rows.join('\n')}\n\nMeasured ${when} on the 2-core machine with Kafka, mosquitto and moto on the same box, one full run each (\`pedepronto bench all --json bench-results/all.json\`).\n`
+const quick = reports.some((r) => r.meta?.quick)
+const how = quick
+  ? 'one quick run each, small sizes (`pedepronto bench all --quick --json bench-results/ci-quick.json`, as CI runs it)'
+  : 'one full run each (`pedepronto bench all --json bench-results/all.json`)'
+const block = `${rows.join('\n')}\n\nMeasured ${when} on the 2-core machine with Kafka, mosquitto and moto on the same box, ${how}.\n`
 const readme = readFileSync('README.md', 'utf8')
 const begin = '<!-- bench:table -->'
 const end = '<!-- /bench:table -->'
