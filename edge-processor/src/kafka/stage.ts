@@ -281,7 +281,7 @@ export class Stage {
       for (const x of entry.task.endOfBatch()) outputs.push(x)
       const started = process.hrtime.bigint()
       try {
-        await this.#commit(entry, outputs, last + 1)
+        await this.#commit(entry, outputs, last + 1, heartbeat)
       } catch (error) {
         // Not resolved: the next fetch re-reads this batch, the task is rebuilt by replay from the
         // committed offset, and the outputs are produced again in a new transaction.
@@ -308,7 +308,12 @@ export class Stage {
     await heartbeat().catch(() => undefined)
   }
 
-  async #commit(entry: TaskEntry, outputs: readonly Output[], nextOffset: number): Promise<void> {
+  async #commit(
+    entry: TaskEntry,
+    outputs: readonly Output[],
+    nextOffset: number,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
     const byTopic = new Map<string, Message[]>()
     for (const o of outputs) {
       for (const r of this.#o.route(o)) {
@@ -333,8 +338,12 @@ export class Stage {
       }
       await retryCoordinatorBusy(
         () => tx.sendOffsets(offsets),
-        (error, attempt) =>
-          this.#o.logger.debug({ err: error, attempt, stage: this.name }, 'AddOffsetsToTxn retried'),
+        (error, attempt) => {
+          this.#o.logger.debug({ err: error, attempt, stage: this.name }, 'AddOffsetsToTxn retried')
+          // Up to 15 s of retries must not cost the group membership (6 s sessions): a member
+          // dropped mid-batch would have its partitions rebuilt by replay for nothing.
+          void heartbeat().catch(() => undefined)
+        },
       )
       await tx.commit()
     } catch (error) {
