@@ -71,26 +71,18 @@ export const faultsBench: BenchDefinition = {
           value: round(f.backInMs / 1000, 1),
           unit: 's',
         })),
-        {
-          name: 'page_ready_to_command_p90',
-          value: round(r.commands.readyToCommandMs.p90 / 1000, 1),
-          unit: 's',
-        },
-        {
-          name: 'page_ready_to_command_max',
-          value: round(r.commands.readyToCommandMs.max / 1000, 1),
-          unit: 's',
-        },
-        {
-          name: 'page_command_to_pager_p90',
-          value: round(r.commands.commandToPagerMs.p90 / 1000, 1),
-          unit: 's',
-        },
-        {
-          name: 'page_command_to_pager_max',
-          value: round(r.commands.commandToPagerMs.max / 1000, 1),
-          unit: 's',
-        },
+        ...(['p90', 'max'] as const).flatMap((stat) => [
+          {
+            name: `page_ready_to_command_${stat}`,
+            value: round(r.commands.readyToCommandMs[stat] / 1000, 1),
+            unit: 's',
+          },
+          {
+            name: `page_command_to_pager_${stat}`,
+            value: round(r.commands.commandToPagerMs[stat] / 1000, 1),
+            unit: 's',
+          },
+        ]),
         { name: 'settle_time', value: round(r.settleMs / 1000, 1), unit: 's' },
         { name: 'wall_time', value: round(r.wallMs / 1000, 1), unit: 's' },
       ],

@@ -30,7 +30,11 @@ import {
   uuidv7,
 } from '@pedepronto/contracts'
 import { defaultFaults, FleetSimulation, makeScenario } from '@pedepronto/device-sim'
-import { DEFAULT_CORE_CONFIG, EdgeProcessor } from '@pedepronto/edge-processor'
+import {
+  DEFAULT_CORE_CONFIG,
+  DEFAULT_FETCH_MAX_BYTES_PER_PARTITION,
+  EdgeProcessor,
+} from '@pedepronto/edge-processor'
 import { loadServices, servicesUp, uniqueName } from '@pedepronto/infra'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
 
@@ -184,7 +188,7 @@ export const processorBench: BenchDefinition = {
             ...DEFAULT_CORE_CONFIG,
             groupId: `${prefix}-g`,
             repartitionPartitions: 6,
-            fetchMaxBytesPerPartition: 4_194_304,
+            fetchMaxBytesPerPartition: DEFAULT_FETCH_MAX_BYTES_PER_PARTITION,
             statusIntervalMs: 0,
           },
           kafka: { brokers, clientId: 'pp-bench', topicPrefix: prefix, connectTimeoutMs: 5_000 },

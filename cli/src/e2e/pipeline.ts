@@ -422,12 +422,13 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
       xs.length === 0
         ? { p50: Number.NaN, p90: Number.NaN, max: Number.NaN }
         : { p50: percentile(xs, 50), p90: percentile(xs, 90), max: Math.max(...xs) }
-    const spread = (xs: number[]) => {
-      const d = dist(xs)
+    const readyToCommandMs = dist(toCommand)
+    const commandToPagerMs = dist(toPager)
+    const spread = (d: { p50: number; p90: number; max: number }) => {
       const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`
-      return xs.length === 0 ? 'none' : `p50 ${s(d.p50)}, p90 ${s(d.p90)}, max ${s(d.max)}`
+      return Number.isNaN(d.max) ? 'none' : `p50 ${s(d.p50)}, p90 ${s(d.p90)}, max ${s(d.max)}`
     }
-    o.log(`pages: ready → command ${spread(toCommand)}; command → pager ${spread(toPager)}`)
+    o.log(`pages: ready → command ${spread(readyToCommandMs)}; command → pager ${spread(commandToPagerMs)}`)
     if (missing.length > 0) {
       const at = missingReadyAtS
       o.log(
@@ -468,8 +469,8 @@ export async function runE2E(options: E2eOptions): Promise<E2eResult> {
         missing,
         missingReadyAtS,
         wrongDevice,
-        readyToCommandMs: dist(toCommand),
-        commandToPagerMs: dist(toPager),
+        readyToCommandMs,
+        commandToPagerMs,
       },
       latencyMs: {
         samples: latencies.length,

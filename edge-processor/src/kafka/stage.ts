@@ -25,6 +25,7 @@
  */
 import type { Logger } from '@pedepronto/common'
 import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer } from 'kafkajs'
+import { DEFAULT_FETCH_MAX_BYTES_PER_PARTITION } from '../config.js'
 import type { Output } from '../core/common.js'
 
 export interface StageTask {
@@ -118,7 +119,7 @@ export class Stage {
       rebalanceTimeout: 20_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 100,
-      maxBytesPerPartition: o.fetchMaxBytesPerPartition ?? 4_194_304,
+      maxBytesPerPartition: o.fetchMaxBytesPerPartition ?? DEFAULT_FETCH_MAX_BYTES_PER_PARTITION,
       retry: { retries: 10 },
     })
     this.#consumer = consumer

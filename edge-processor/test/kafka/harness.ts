@@ -3,7 +3,12 @@
 // output topic, and the comparison with the reference (as maps keyed by id, with a printed diff).
 import { type IngestedEvent, KAFKA_TOPICS, kafkaKeyFor, topicName } from '@pedepronto/contracts'
 import { type Admin, Kafka, logLevel, Partitioners } from 'kafkajs'
-import { type CoreConfig, DEFAULT_CORE_CONFIG, type ProcessorConfig } from '../../src/index.js'
+import {
+  type CoreConfig,
+  DEFAULT_CORE_CONFIG,
+  DEFAULT_FETCH_MAX_BYTES_PER_PARTITION,
+  type ProcessorConfig,
+} from '../../src/index.js'
 import { type Positioned, type ReferenceOutputs, reference } from '../reference.js'
 import { recordStream } from '../stream.js'
 
@@ -15,7 +20,7 @@ export function testConfig(brokers: string[], prefix: string, groupId: string): 
       ...DEFAULT_CORE_CONFIG,
       groupId,
       repartitionPartitions: 3,
-      fetchMaxBytesPerPartition: 4_194_304,
+      fetchMaxBytesPerPartition: DEFAULT_FETCH_MAX_BYTES_PER_PARTITION,
       statusIntervalMs: 0,
     },
     kafka: { brokers, clientId: 'pp-test', topicPrefix: prefix, connectTimeoutMs: 5_000 },
